@@ -1,0 +1,59 @@
+#include "data/split.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace charnn {
+
+uint64_t NumpyRandomState::interval(uint64_t max) {
+  if (max == 0) return 0;
+  uint64_t mask = max;
+  for (int shift : {1, 2, 4, 8, 16, 32}) mask |= mask >> shift;
+  if (max <= 0xFFFFFFFFull) {
+    uint64_t v;
+    do v = mt_() & mask; while (v > max);
+    return v;
+  }
+  uint64_t v;
+  do {
+    const uint64_t hi = mt_();
+    v = ((hi << 32) | mt_()) & mask;
+  } while (v > max);
+  return v;
+}
+
+torch::Tensor NumpyRandomState::permutation(int64_t n) {
+  auto perm = torch::arange(n, torch::kInt64);
+  auto* a = perm.data_ptr<int64_t>();
+  for (int64_t i = n - 1; i >= 1; --i) {
+    const auto j = static_cast<int64_t>(interval(static_cast<uint64_t>(i)));
+    std::swap(a[i], a[j]);
+  }
+  return perm;
+}
+
+torch::Tensor get_cv_idxs(int64_t n, int64_t cv_idx, double val_pct, uint32_t seed) {
+  if (n < 0) throw std::invalid_argument(fmt::format("get_cv_idxs: n must be >= 0, got {}", n));
+  NumpyRandomState rng(seed);
+  const auto n_val = static_cast<int64_t>(val_pct * static_cast<double>(n));  // Python int() truncates
+  const int64_t start = cv_idx * n_val;
+  return rng.permutation(n).slice(0, start, start + n_val);
+}
+
+SplitIndices split_by_idx(const torch::Tensor& val_idxs, int64_t rows) {
+  auto idx = val_idxs.to(torch::kInt64);
+  if (idx.numel() > 0) {
+    const auto lo = idx.min().item<int64_t>();
+    const auto hi = idx.max().item<int64_t>();
+    if (lo < -rows || hi >= rows) {
+      throw std::out_of_range(
+          fmt::format("validation index out of range [{}, {}) for {} rows", -rows, rows, rows));
+    }
+  }
+  auto mask = torch::zeros({rows}, torch::kBool);
+  mask.index_put_({torch::where(idx < 0, idx + rows, idx)}, true);
+  return {torch::nonzero(mask).flatten(), torch::nonzero(~mask).flatten()};
+}
+
+}  // namespace charnn

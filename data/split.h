@@ -1,0 +1,34 @@
+#pragma once
+// fastai 0.7's get_cv_idxs and split_by_idx. The validation rows must be the lesson's rows,
+// so the permutation is numpy's legacy RandomState stream, bit for bit.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <random>
+
+namespace charnn {
+
+// numpy's legacy `np.random.seed(s); np.random.permutation(n)`: MT19937 (std::mt19937 has
+// the same init_genrand and stream), a downward Fisher-Yates, and mask-and-reject
+// bounded integers with one 32-bit draw per try.
+class NumpyRandomState {
+ public:
+  explicit NumpyRandomState(uint32_t seed) : mt_(seed) {}
+  uint64_t interval(uint64_t max);  // uniform in [0, max]
+  torch::Tensor permutation(int64_t n);
+
+ private:
+  std::mt19937 mt_;
+};
+
+// perm[cv_idx*n_val : (cv_idx+1)*n_val] with n_val = int(val_pct*n), in permutation order.
+torch::Tensor get_cv_idxs(int64_t n, int64_t cv_idx = 0, double val_pct = 0.2, uint32_t seed = 42);
+
+struct SplitIndices {
+  torch::Tensor val;  // ascending row numbers
+  torch::Tensor trn;  // ascending row numbers
+};
+// Negative indices count from the end (the lesson's Char3Model uses [-1]).
+SplitIndices split_by_idx(const torch::Tensor& val_idxs, int64_t rows);
+
+}  // namespace charnn
