@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) setup for charnn on Debian 12: packages, BLAS, corpus, build.
+# run.sh sources this file and calls charnn_setup; every step is silent when already done.
+#
+# Environment:
+#   CHARNN_TEXT_SOURCE  a local copy of nietzsche.txt to use instead of downloading it
+#   CHARNN_BUILD_DIR    build directory (default: build)
+#   CHARNN_SKIP_APT=1   never call apt-get (just report what is missing)
+
+CHARNN_ROOT=${CHARNN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+CHARNN_BUILD_DIR=${CHARNN_BUILD_DIR:-$CHARNN_ROOT/build}
+CHARNN_CORPUS=$CHARNN_ROOT/data/nietzsche.txt
+CHARNN_CORPUS_URL=https://s3.amazonaws.com/text-datasets/nietzsche.txt
+CHARNN_CORPUS_SHA256=23cf69874ab69d3d256099ab530ea4be24d47d9675b673bcc67cbcd6298ec647
+CHARNN_CORPUS_BYTES=600901
+CHARNN_PACKAGES=(libtorch-dev python3-torch python3-numpy libfmt-dev catch2 libcli11-dev
+                 nlohmann-json3-dev libopenblas0-pthread cmake ninja-build g++ gnuplot-nox)
+CHARNN_BLAS_LINK=libblas.so.3-x86_64-linux-gnu
+CHARNN_OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
+
+_say() { printf 'setup: %s\n' "$*" >&2; }
+_die() { printf 'setup: error: %s\n' "$*" >&2; return 1; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    _die "need root for: $* (no sudo here)"
+  fi
+}
+
+charnn_setup_packages() {
+  local missing=() pkg
+  for pkg in "${CHARNN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "${CHARNN_SKIP_APT:-0}" = 1 ]; then
+    _die "missing Debian packages: ${missing[*]} (CHARNN_SKIP_APT=1, not installing)"
+    return 1
+  fi
+  _say "installing ${missing[*]}"
+  _as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    _as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    _die "apt-get could not install: ${missing[*]}"
+}
+
+# LibTorch does its matrix products through libblas.so.3; Debian's default alternative is
+# the reference (netlib) BLAS, measured at ~3 GFLOP/s against 130-185 for OpenBLAS here.
+charnn_setup_blas() {
+  local current
+  current=$(update-alternatives --query "$CHARNN_BLAS_LINK" 2>/dev/null | sed -n 's/^Value: //p')
+  [ -n "$current" ] || current=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null)
+  case "$current" in
+    */openblas-pthread/*) return 0 ;;
+  esac
+  if [ ! -e "$CHARNN_OPENBLAS" ]; then
+    _say "WARNING: the BLAS in use is ${current:-unknown} and OpenBLAS ($CHARNN_OPENBLAS) is not installed;"
+    _say "WARNING: training will run about 50x slower. Install libopenblas0-pthread."
+    return 0
+  fi
+  _say "switching libblas.so.3 from ${current:-unknown} to OpenBLAS"
+  if ! _as_root update-alternatives --quiet --set "$CHARNN_BLAS_LINK" "$CHARNN_OPENBLAS"; then
+    _say "WARNING: could not switch libblas.so.3 to OpenBLAS (it stays ${current:-unknown});"
+    _say "WARNING: training will run about 50x slower. As root: update-alternatives --set $CHARNN_BLAS_LINK $CHARNN_OPENBLAS"
+  fi
+}
+
+_sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+charnn_setup_corpus() {
+  if [ ! -e "$CHARNN_CORPUS" ]; then
+    local src="" tmp
+    for candidate in "${CHARNN_TEXT_SOURCE:-}" "$CHARNN_ROOT/../shared/data/nietzsche.txt"; do
+      if [ -n "$candidate" ] && [ -f "$candidate" ]; then src=$candidate; break; fi
+    done
+    mkdir -p "$(dirname "$CHARNN_CORPUS")"
+    tmp=$CHARNN_CORPUS.part
+    if [ -n "$src" ]; then
+      cp "$src" "$tmp" && chmod 644 "$tmp" || { rm -f "$tmp"; _die "could not copy the corpus from $src"; return 1; }
+    else
+      _say "downloading $CHARNN_CORPUS_URL"
+      if command -v curl >/dev/null 2>&1; then
+        curl -fsSL --retry 3 -o "$tmp" "$CHARNN_CORPUS_URL"
+      elif command -v wget >/dev/null 2>&1; then
+        wget -q -O "$tmp" "$CHARNN_CORPUS_URL"
+      else
+        false
+      fi || { rm -f "$tmp"; _die "could not download $CHARNN_CORPUS_URL (no network, or no curl/wget); put the file at $CHARNN_CORPUS or set CHARNN_TEXT_SOURCE"; return 1; }
+      src=$CHARNN_CORPUS_URL
+    fi
+    if [ "$(_sha256 "$tmp")" != "$CHARNN_CORPUS_SHA256" ]; then
+      rm -f "$tmp"
+      _die "the corpus from $src is not the lesson's nietzsche.txt (sha256 mismatch); expected $CHARNN_CORPUS_BYTES bytes, sha256 $CHARNN_CORPUS_SHA256"
+      return 1
+    fi
+    mv "$tmp" "$CHARNN_CORPUS"
+    return 0
+  fi
+  # An existing file is the user's: check it, never replace it.
+  local size sum
+  size=$(stat -c %s "$CHARNN_CORPUS")
+  sum=$(_sha256 "$CHARNN_CORPUS")
+  if [ "$sum" != "$CHARNN_CORPUS_SHA256" ]; then
+    _die "$CHARNN_CORPUS is not the lesson's corpus: $size bytes, sha256 $sum;" \
+         "expected $CHARNN_CORPUS_BYTES bytes, sha256 $CHARNN_CORPUS_SHA256." \
+         "It was left as it is: move it away (the right file is copied or downloaded then), or fix it."
+    return 1
+  fi
+}
+
+# charnn_build [target...]: configure once (Release, Ninja), then build the given targets
+# (everything when none is given).
+charnn_build() {
+  local log=$CHARNN_BUILD_DIR/setup-build.log
+  mkdir -p "$CHARNN_BUILD_DIR"
+  if [ ! -f "$CHARNN_BUILD_DIR/build.ninja" ]; then
+    _say "configuring $CHARNN_BUILD_DIR (Release, Ninja)"
+    cmake -S "$CHARNN_ROOT" -B "$CHARNN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$log" 2>&1 ||
+      { cat "$log" >&2; _die "cmake configure failed"; return 1; }
+  fi
+  # Quiet when there is nothing to do; a first build takes a few minutes on 2 cores.
+  if ninja -C "$CHARNN_BUILD_DIR" -n "$@" 2>/dev/null | grep -q '^ninja: no work to do'; then
+    return 0
+  fi
+  _say "building ${*:-everything} in $CHARNN_BUILD_DIR"
+  # A torch translation unit takes ~1.5 GB and ~20 s: one job per core.
+  if ! ninja -C "$CHARNN_BUILD_DIR" -j "$(nproc)" "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    _die "build failed (log: $log)"
+    return 1
+  fi
+  grep -i 'warning:' "$log" >&2 || true
+}
+
+# charnn_setup [target...]: everything a command needs before it runs.
+charnn_setup() {
+  charnn_setup_packages &&
+    charnn_setup_blas &&
+    charnn_setup_corpus &&
+    charnn_build "$@"
+}
+
+# Run directly: set up and build everything.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  charnn_setup "$@"
+fi
