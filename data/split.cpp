@@ -56,4 +56,13 @@ SplitIndices split_by_idx(const torch::Tensor& val_idxs, int64_t rows) {
   return {torch::nonzero(mask).flatten(), torch::nonzero(~mask).flatten()};
 }
 
+torch::Tensor lesson_val_idxs(Layout layout, int64_t rows, int64_t cs) {
+  switch (layout) {
+    case Layout::ThreeChar: return torch::tensor({int64_t{-1}}, torch::kInt64);
+    case Layout::Overlapping: return get_cv_idxs(rows);
+    case Layout::Sequences: return get_cv_idxs(std::max<int64_t>(rows - cs - 1, 0));
+  }
+  throw std::logic_error("unknown layout");
+}
+
 }  // namespace charnn

@@ -1,0 +1,118 @@
+#include "app/commands.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "train/atomic_file.h"
+#include "train/generate.h"
+#include "train/lesson.h"
+#include "train/report.h"
+#include "train/session.h"
+
+namespace charnn::cli {
+
+std::atomic<int> g_stop_signal{0};
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void check_writable_dir(const std::string& dir, const char* flag) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw InputError(fmt::format("{} {}: cannot create directory ({})", flag, dir, ec.message()));
+  }
+  const auto probe = fs::path(dir) / ".charnn-write-test";
+  if (!std::ofstream(probe)) throw InputError(fmt::format("{} {}: directory is not writable", flag, dir));
+  fs::remove(probe);
+}
+
+torch::Device parse_device(const std::string& name) {
+  try {
+    torch::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available()) {
+      throw InputError(fmt::format("--device {}: CUDA is not available here", name));
+    }
+    return device;
+  } catch (const c10::Error&) {
+    throw InputError(fmt::format("--device {}: not a device (use cpu, cuda or cuda:N)", name));
+  }
+}
+
+int report_stop(const SessionResult& r, const std::string& out) {
+  fmt::print(stderr,
+             "charnn: interrupted by signal {} in fit call {}, epoch {}, batch {}; checkpoint saved.\n"
+             "resume with: charnn train --resume {}\n",
+             g_stop_signal.load(), r.stopped_fit + 1, r.stopped_epoch, r.stopped_batch, out);
+  return 128 + g_stop_signal.load();
+}
+
+}  // namespace
+
+FitCall parse_fit(const std::string& spec) {
+  const auto at = spec.find('@');
+  FitCall call{0, 0};
+  try {
+    size_t used_e = 0, used_lr = 0;
+    if (at == std::string::npos) throw std::invalid_argument("no @");
+    call.epochs = std::stoll(spec.substr(0, at), &used_e);
+    call.lr = std::stod(spec.substr(at + 1), &used_lr);
+    if (used_e != at || used_lr != spec.size() - at - 1) throw std::invalid_argument("trailing characters");
+  } catch (const std::logic_error&) {
+    throw InputError(fmt::format("--fit {}: expected EPOCHS@LR, e.g. 4@1e-3", spec));
+  }
+  if (call.epochs < 1) throw InputError(fmt::format("--fit {}: epochs must be >= 1", spec));
+  if (!(call.lr > 0) || !std::isfinite(call.lr)) throw InputError(fmt::format("--fit {}: learning rate must be > 0", spec));
+  return call;
+}
+
+std::string resolve_text(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("CHARNN_TEXT"); env && *env) return env;
+  const auto installed = fs::path(CHARNN_SOURCE_DIR) / "data" / "nietzsche.txt";
+  if (fs::exists(installed)) return installed.string();
+  return "data/nietzsche.txt";
+}
+
+int run_train(TrainArgs a) {
+  SessionOptions options;
+  options.out = a.resume.empty() ? a.out : a.resume;
+  options.metrics_every = a.metrics_every;
+  options.checkpoint_every = a.checkpoint_every;
+  options.progress = !a.no_progress;
+  options.device = parse_device(a.device);
+  options.stop_signal = &g_stop_signal;
+  check_writable_dir(options.out.string(), a.resume.empty() ? "--out" : "--resume");
+  SessionResult result;
+  if (!a.resume.empty()) {
+    result = resume_run(options);
+  } else {
+    if (a.fits.empty()) a.fits.push_back("1@1e-3");
+    for (const auto& f : a.fits) a.run.schedule.push_back(parse_fit(f));
+    a.run.text = resolve_text(a.run.text);
+    result = train_run(a.run, options);
+  }
+  if (!result.completed) return report_stop(result, options.out.string());
+  fmt::print(stderr, "charnn: run saved in {} (model.pt, config.json, epochs.csv, batches.csv, loss.png)\n",
+             options.out.string());
+  return 0;
+}
+
+int run_sample(const SampleArgs& a) {
+  auto loaded = load_run_model(a.checkpoint);
+  if (a.n < 0) throw InputError(fmt::format("-n {}: must be >= 0", a.n));
+  SampleOptions options;
+  options.n = a.n;
+  options.temperature = a.temperature;
+  options.seed = a.seed;
+  const auto prompt = decode_utf8(a.prompt, "prompt");
+  const auto text = get_next_n(loaded.model, loaded.vocab, loaded.window, prompt, options);
+  fmt::print("{}\n", encode_utf8(text));
+  return 0;
+}
+
+}  // namespace charnn::cli

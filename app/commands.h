@@ -1,0 +1,52 @@
+#pragma once
+// The charnn subcommands: each parses nothing itself, takes its options, wires the
+// library together and returns the process exit code.
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train/run_config.h"
+
+namespace charnn::cli {
+
+extern std::atomic<int> g_stop_signal;  // set by SIGINT/SIGTERM; training stops at a batch boundary
+
+struct TrainArgs {
+  RunConfig run;
+  std::vector<std::string> fits;  // "EPOCHS@LR"
+  std::string out = "runs/latest";
+  std::string resume;
+  std::string device = "cpu";
+  int64_t metrics_every = 10;
+  int64_t checkpoint_every = 500;
+  bool no_progress = false;
+};
+
+struct SampleArgs {
+  std::string checkpoint;
+  std::string prompt;
+  int64_t n = 400;
+  bool greedy = false;
+  std::optional<double> temperature;
+  uint64_t seed = 0;
+};
+
+struct LessonArgs {
+  std::string text;
+  std::string out = "runs/lesson";
+  uint64_t seed = 0;
+  bool quick = false;
+  std::vector<std::string> only;  // section names; empty = all
+};
+
+// "4@1e-3" -> {4, 1e-3}; throws InputError naming the malformed value.
+FitCall parse_fit(const std::string& spec);
+// --text, else $CHARNN_TEXT, else the data/nietzsche.txt that setup provides.
+std::string resolve_text(const std::string& flag);
+
+int run_train(TrainArgs args);
+int run_sample(const SampleArgs& args);
+int run_lesson(const LessonArgs& args);
+
+}  // namespace charnn::cli

@@ -1,0 +1,85 @@
+#include "train/fit.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "train/loss.h"
+
+namespace charnn {
+namespace {
+
+constexpr double kAvgMom = 0.98;  // fastai 0.7's avg_mom for the printed training loss
+
+bool any_stop(const std::vector<FitObserver*>& observers) {
+  bool stop = false;
+  for (auto* o : observers) stop = o->stop_requested() || stop;
+  return stop;
+}
+
+double train_batch(LessonModel& model, const Batch& batch, torch::optim::Optimizer& opt,
+                   LossKind loss_kind, const torch::Device& device, const FitState& state) {
+  auto out = model.forward(batch.xs.to(device));
+  opt.zero_grad();
+  auto loss = lesson_loss(loss_kind, out, batch.y.to(device));
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) {
+    throw NonFiniteLoss(fmt::format("training loss is {} at epoch {}, batch {} (step {} of this fit); "
+                                    "stopped before applying it",
+                                    value, state.epoch, state.batch, state.batches_seen + 1));
+  }
+  loss.backward();
+  opt.step();
+  return value;
+}
+
+}  // namespace
+
+double FitState::smoothed() const {
+  return batches_seen == 0 ? 0.0 : avg_loss / (1.0 - std::pow(kAvgMom, static_cast<double>(batches_seen)));
+}
+
+void set_lrs(torch::optim::Optimizer& opt, double lr) {
+  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
+}
+
+double validate(LessonModel& model, DataLoader& dl, LossKind loss, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  model.module->eval();
+  const auto order = dl.epoch_order();
+  double total = 0.0;
+  for (int64_t i = 0; i < dl.num_batches(); ++i) {
+    auto batch = dl.batch(order, i);
+    total += lesson_loss(loss, model.forward(batch.xs.to(device)), batch.y.to(device)).item<double>();
+  }
+  return dl.num_batches() == 0 ? 0.0 : total / static_cast<double>(dl.num_batches());
+}
+
+FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::Optimizer& opt,
+              LossKind loss, const std::vector<FitObserver*>& observers, FitState state,
+              const torch::Device& device) {
+  const int64_t nb = md.trn_dl.num_batches();
+  for (auto* o : observers) o->on_fit_begin(state, epochs, nb);
+  // Observers always see a state that resumes exactly where training is.
+  while (state.epoch < epochs) {
+    model.module->train();
+    if (!state.order.defined()) state.order = md.trn_dl.epoch_order();
+    while (state.batch < nb) {
+      if (any_stop(observers)) return {state.rows, false, state};
+      const double l = train_batch(model, md.trn_dl.batch(state.order, state.batch), opt, loss, device, state);
+      ++state.batch;
+      ++state.batches_seen;
+      state.avg_loss = state.avg_loss * kAvgMom + l * (1.0 - kAvgMom);
+      for (auto* o : observers) o->on_batch_end({state, epochs, nb, l});
+    }
+    const EpochRow row{state.epoch, state.smoothed(), validate(model, md.val_dl, loss, device)};
+    state.rows.push_back(row);
+    ++state.epoch;
+    state.batch = 0;
+    state.order = torch::Tensor();
+    for (auto* o : observers) o->on_epoch_end(row, state);
+  }
+  return {state.rows, true, state};
+}
+
+}  // namespace charnn

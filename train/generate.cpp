@@ -1,0 +1,59 @@
+#include "train/generate.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
+namespace charnn {
+namespace {
+
+void check_prompt(const LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt) {
+  if (prompt.empty()) throw InputError("prompt: empty; give at least one window of characters");
+  if (static_cast<int64_t>(prompt.size()) < window) {
+    throw InputError(fmt::format("prompt: \"{}\" has {} characters; {} reads windows of {}",
+                                 encode_utf8(prompt), prompt.size(), model.config.model, window));
+  }
+  for (char32_t c : prompt) {
+    if (vocab.index_of(c) < 0) {
+      throw InputError(fmt::format("prompt: character '{}' (U+{:04X}) is not in the checkpoint's vocabulary",
+                                   encode_utf8(c), static_cast<uint32_t>(c)));
+    }
+  }
+}
+
+// The model's log-probabilities for the character after `inp` ([window] int64).
+torch::Tensor next_log_probs(LessonModel& model, const torch::Tensor& inp) {
+  auto out = model.forward(inp.view({-1, 1}));
+  return out.dim() == 3 ? out[-1][0] : out[0];  // sequence models: the last step's prediction
+}
+
+}  // namespace
+
+std::u32string get_next_n(LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt,
+                          const SampleOptions& options) {
+  check_prompt(model, vocab, window, prompt);
+  if (options.temperature && !(*options.temperature > 0)) {
+    throw InputError(fmt::format("temperature: must be > 0, got {}", *options.temperature));
+  }
+  torch::NoGradGuard no_grad;
+  model.module->eval();
+  auto gen = at::detail::createCPUGenerator(options.seed);
+  const auto device = model.module->parameters().front().device();
+
+  std::u32string res(prompt);
+  auto inp = vocab.encode(prompt.substr(prompt.size() - static_cast<size_t>(window))).to(device);
+  for (int64_t i = 0; i < options.n; ++i) {
+    auto logp = next_log_probs(model, inp);
+    int64_t c;
+    if (options.temperature) {
+      auto probs = torch::softmax(logp.to(torch::kCPU) / *options.temperature, -1);
+      c = torch::multinomial(probs, 1, false, gen).item<int64_t>();
+    } else {
+      c = logp.argmax().item<int64_t>();
+    }
+    res += vocab.char_at(c);
+    inp = torch::cat({inp.slice(0, 1), torch::full({1}, c, inp.options())});
+  }
+  return res;
+}
+
+}  // namespace charnn

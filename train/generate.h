@@ -1,0 +1,26 @@
+#pragma once
+// The notebook's get_next / get_next_n: feed the last `window` characters, take the
+// prediction for the next one, slide the window. Greedy (np.argmax) or sampled from
+// the softmax at a temperature.
+#include <torch/torch.h>
+
+#include <optional>
+#include <string>
+
+#include "data/corpus.h"
+#include "models/registry.h"
+
+namespace charnn {
+
+struct SampleOptions {
+  int64_t n = 400;                       // characters to add
+  std::optional<double> temperature;     // unset: greedy
+  uint64_t seed = 0;
+};
+
+// Throws InputError when the prompt is empty, shorter than the model's window, or holds a
+// character the vocabulary lacks (named, with its code point).
+std::u32string get_next_n(LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt,
+                          const SampleOptions& options);
+
+}  // namespace charnn

@@ -1,0 +1,29 @@
+#pragma once
+// The notebook's schedule for every model, with the losses it printed, so `charnn lesson`
+// can put our numbers beside the lesson's.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train/run_config.h"
+
+namespace charnn {
+
+struct NotebookLoss {
+  double trn;
+  std::optional<double> val;  // unset where the notebook's val is not comparable (one row)
+};
+
+struct LessonSection {
+  std::string name;  // run directory name and table label
+  ModelConfig model;
+  std::vector<FitCall> schedule;
+  std::vector<NotebookLoss> notebook;  // the last printed row of each fit call
+};
+
+const std::vector<LessonSection>& lesson_sections();
+
+// The band within which a final loss counts as reproducing the notebook.
+constexpr double kLessonTolerance = 0.05;
+
+}  // namespace charnn

@@ -1,0 +1,107 @@
+#include "train/observers.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "train/atomic_file.h"
+#include "train/report.h"
+
+namespace charnn {
+namespace {
+
+std::string clock(double seconds) {
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+                   : fmt::format("{:02}:{:02}", s / 60, s % 60);
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+ProgressObserver::ProgressObserver(std::string label, int64_t window_rows_per_batch, std::FILE* rows_out,
+                                   std::FILE* progress_out)
+    : label_(std::move(label)),
+      rows_per_batch_(window_rows_per_batch),
+      rows_out_(rows_out),
+      progress_out_(progress_out),
+      tty_(::isatty(::fileno(progress_out)) != 0) {}
+
+void ProgressObserver::on_fit_begin(const FitState& state, int64_t epochs, int64_t batches_per_epoch) {
+  start_ = last_draw_ = std::chrono::steady_clock::now();
+  start_batches_ = state.batches_seen;
+  fmt::print(progress_out_, "{}: {} epoch(s) of {} batches\n", label_, epochs, batches_per_epoch);
+  std::fflush(progress_out_);
+}
+
+void ProgressObserver::on_batch_end(const BatchEvent& e) {
+  const auto now = std::chrono::steady_clock::now();
+  // A terminal gets a bar redrawn ~10 times a second; a pipe or log gets a line every 10 s.
+  const auto period = tty_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10000);
+  const bool epoch_done = e.state.batch == e.batches_per_epoch;
+  if (now - last_draw_ < period && !(tty_ && epoch_done)) return;
+  last_draw_ = now;
+  draw(e, epoch_done);
+}
+
+void ProgressObserver::draw(const BatchEvent& e, bool final_line) {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const int64_t done = e.state.batches_seen - start_batches_;
+  const int64_t total_left = (e.epochs - e.state.epoch) * e.batches_per_epoch - e.state.batch;
+  const double per_batch = done > 0 ? elapsed / static_cast<double>(done) : 0.0;
+  const double windows_per_s = per_batch > 0 ? static_cast<double>(rows_per_batch_) / per_batch : 0.0;
+  const auto text = fmt::format("epoch {}/{} {:>5}/{} loss {:.4f} {:.0f} windows/s ETA {}", e.state.epoch + 1,
+                                e.epochs, e.state.batch, e.batches_per_epoch, e.state.smoothed(),
+                                windows_per_s, clock(per_batch * static_cast<double>(total_left)));
+  if (tty_) {
+    constexpr int kWidth = 24;
+    const auto filled = static_cast<int>(kWidth * e.state.batch / std::max<int64_t>(e.batches_per_epoch, 1));
+    fmt::print(progress_out_, "\r[{:=<{}}{:<{}}] {}\033[K{}", "", filled, "", kWidth - filled, text,
+               final_line ? "\n" : "");
+  } else {
+    fmt::print(progress_out_, "{}\n", text);
+  }
+  std::fflush(progress_out_);
+}
+
+void ProgressObserver::on_epoch_end(const EpochRow& row, const FitState& /*state*/) {
+  fmt::print(rows_out_, "{}\n", format_epoch_row(row));
+  std::fflush(rows_out_);
+}
+
+MetricsWriter::CsvFile MetricsWriter::open_csv(const std::filesystem::path& path, const char* header) {
+  CsvFile f{path, std::filesystem::exists(path) ? read_all(path) : std::string(header)};
+  return f;
+}
+
+MetricsWriter::MetricsWriter(const std::filesystem::path& dir, int64_t every, int64_t fit_index, double lr,
+                             int64_t step_offset)
+    : batches_(open_csv(dir / kBatchesFile, "fit,lr,epoch,batch,step,loss,smoothed_loss\n")),
+      epochs_(open_csv(dir / kEpochsFile, "fit,lr,epoch,step,trn_loss,val_loss\n")),
+      every_(every),
+      fit_index_(fit_index),
+      lr_(lr),
+      step_offset_(step_offset) {}
+
+void MetricsWriter::on_batch_end(const BatchEvent& e) {
+  if (every_ <= 0 || e.state.batches_seen % every_ != 0) return;
+  batches_.text += fmt::format("{},{},{},{},{},{:.6f},{:.6f}\n", fit_index_, lr_, e.state.epoch, e.state.batch,
+                               step_offset_ + e.state.batches_seen, e.loss, e.state.smoothed());
+  write_file_atomically(batches_.path, batches_.text);
+}
+
+void MetricsWriter::on_epoch_end(const EpochRow& row, const FitState& state) {
+  epochs_.text += fmt::format("{},{},{},{},{:.6f},{:.6f}\n", fit_index_, lr_, row.epoch, step_offset_ + state.batches_seen,
+                              row.trn_loss, row.val_loss);
+  write_file_atomically(epochs_.path, epochs_.text);
+}
+
+}  // namespace charnn

@@ -1,0 +1,38 @@
+#pragma once
+// What a run directory says about itself (config.json): enough to rebuild the model and
+// its vocabulary without the corpus, and to resume or repeat the run.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/corpus.h"
+#include "models/registry.h"
+
+namespace charnn {
+
+struct FitCall {
+  int64_t epochs;
+  double lr;
+};
+
+struct RunConfig {
+  ModelConfig model;
+  int64_t window = 0;  // characters per input window; 0 = the layout's lesson default
+  std::vector<FitCall> schedule;
+  uint64_t seed = 0;
+  int64_t bs = 512;
+  std::string text;        // the corpus path the run was trained on
+  int64_t max_chars = 0;   // train on the first max_chars characters only (0 = all)
+  std::vector<char32_t> vocab;
+};
+
+constexpr const char* kConfigFile = "config.json";
+constexpr const char* kModelFile = "model.pt";        // the state_dict Python's torch.load reads
+constexpr const char* kTrainStateFile = "train_state.pt";  // everything --resume needs
+
+std::string to_json(const RunConfig& config);
+// Throws InputError naming the file and the field on anything missing or malformed.
+RunConfig read_run_config(const std::filesystem::path& dir);
+void write_run_config(const std::filesystem::path& dir, const RunConfig& config);
+
+}  // namespace charnn

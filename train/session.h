@@ -1,0 +1,49 @@
+#pragma once
+// A training run as the CLI drives it: corpus -> windows -> lesson split -> loaders ->
+// model -> Adam -> the schedule of fit calls, with progress, metrics and checkpoints in a
+// run directory, interruption at a batch boundary and exact resume.
+#include <atomic>
+#include <filesystem>
+#include <vector>
+
+#include "train/fit.h"
+#include "train/run_config.h"
+
+namespace charnn {
+
+struct SessionOptions {
+  std::filesystem::path out;           // the run directory
+  int64_t metrics_every = 10;          // batches between batches.csv rows
+  int64_t checkpoint_every = 500;      // batches between resumable checkpoints (0 = never)
+  bool progress = true;                // progress bar / lines on stderr
+  torch::Device device = torch::kCPU;
+  const std::atomic<int>* stop_signal = nullptr;  // non-zero: stop at the next batch boundary
+};
+
+struct FitCallResult {
+  FitCall call;
+  std::vector<EpochRow> rows;
+  double seconds = 0;
+};
+
+struct SessionResult {
+  std::vector<FitCallResult> fits;  // the fit calls finished in this process
+  bool completed = true;            // false: stopped by a signal, resumable from out
+  int64_t stopped_fit = -1, stopped_epoch = -1, stopped_batch = -1;
+};
+
+// Starts a fresh run into options.out (created; an existing run there is replaced).
+SessionResult train_run(RunConfig config, const SessionOptions& options);
+// Continues the run saved in options.out from its last checkpoint.
+SessionResult resume_run(const SessionOptions& options);
+
+// A finished (or checkpointed) run's model, ready for sampling.
+struct LoadedModel {
+  RunConfig config;
+  Vocab vocab;
+  LessonModel model;
+  int64_t window;
+};
+LoadedModel load_run_model(const std::filesystem::path& dir);
+
+}  // namespace charnn
