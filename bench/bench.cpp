@@ -1,0 +1,261 @@
+// charnn_bench: the C++ half of the benchmark (bench/run.sh drives it beside the Python
+// reference). It reads one command per line on stdin and answers each with one JSON line on
+// stdout, so the driver can alternate C++ and Python blocks inside a single invocation:
+//
+//   info                          threads, BLAS, build
+//   threads INTRA BLAS            set the intra-op and OpenBLAS thread counts (0: leave as is)
+//   sgemm M K N REPS              torch::mm of [M,K]x[K,N] float32: GFLOP/s of the best and median rep
+//   step MODEL WARMUP STEPS       training steps on the lesson's batches: per-step fwd/bwd/opt ms
+//   epoch MODEL [MAX_BATCHES]     one training epoch through the loader: windows/s
+//   generate MODEL N [REPS]       greedy get_next_n of N characters: chars/s
+//   quit
+//
+// Try it by hand:  echo "step char-rnn 20 100" | build/bench/charnn_bench --text data/nietzsche.txt
+#include <dlfcn.h>
+#include <torch/torch.h>
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "data/corpus.h"
+#include "data/layouts.h"
+#include "data/loader.h"
+#include "data/split.h"
+#include "models/registry.h"
+#include "train/generate.h"
+#include "train/loss.h"
+#include "train/threads.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+std::string openblas_config() {
+  using Fn = char* (*)();
+  auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  return fn ? std::string(fn()) : std::string("not OpenBLAS");
+}
+
+// One model with its optimizer and the lesson's first training batches, kept across
+// commands so that the driver's later rounds need no new warm-up.
+struct Subject {
+  charnn::LessonModel model;
+  charnn::LossKind loss;
+  std::unique_ptr<torch::optim::Adam> opt;
+  charnn::ModelData data;
+  std::vector<charnn::Batch> batches;
+  int64_t window;
+  size_t next = 0;
+};
+
+class Bench {
+ public:
+  explicit Bench(const std::string& text_path) : corpus_(charnn::load_corpus(text_path)) {}
+
+  json info() const {
+    return {{"torch", TORCH_VERSION},
+            {"intra_op_threads", at::get_num_threads()},
+            {"inter_op_threads", at::get_num_interop_threads()},
+            {"openblas_threads", charnn::current_threads().blas},
+            {"openblas_config", openblas_config()},
+            {"threads_policy", charnn::describe_threads()},
+#ifdef NDEBUG
+            {"build", "release"},
+#else
+            {"build", "debug"},
+#endif
+            {"parallel_info", at::get_parallel_info()}};
+  }
+
+  json sgemm(int64_t m, int64_t k, int64_t n, int reps) const {
+    torch::NoGradGuard no_grad;
+    auto a = torch::randn({m, k});
+    auto b = torch::randn({k, n});
+    auto c = torch::empty({m, n});
+    for (int i = 0; i < 3; ++i) torch::mm_out(c, a, b);
+    std::vector<double> t;
+    for (int i = 0; i < reps; ++i) {
+      const auto t0 = Clock::now();
+      torch::mm_out(c, a, b);
+      t.push_back(ms_since(t0));
+    }
+    std::sort(t.begin(), t.end());
+    const double flop = 2.0 * static_cast<double>(m * k * n);
+    return {{"m", m}, {"k", k}, {"n", n}, {"best_gflops", flop / t.front() / 1e6},
+            {"median_gflops", flop / t[t.size() / 2] / 1e6}};
+  }
+
+  json step(const std::string& name, int warmup, int steps) {
+    auto& s = subject(name);
+    std::vector<double> fwd, bwd, opt, total;
+    for (int i = -warmup; i < steps; ++i) {
+      const auto& batch = s.batches[s.next++ % s.batches.size()];
+      const auto t0 = Clock::now();
+      // The order of fit.cpp's train_batch.
+      auto out = s.model.forward(batch.xs);
+      s.opt->zero_grad();
+      auto loss = charnn::lesson_loss(s.loss, out, batch.y);
+      (void)loss.item<double>();
+      const double t_fwd = ms_since(t0);
+      loss.backward();
+      const double t_bwd = ms_since(t0);
+      s.opt->step();
+      const double t_all = ms_since(t0);
+      if (i < 0) continue;
+      fwd.push_back(t_fwd);
+      bwd.push_back(t_bwd - t_fwd);
+      opt.push_back(t_all - t_bwd);
+      total.push_back(t_all);
+    }
+    return {{"model", name}, {"fwd_ms", fwd}, {"bwd_ms", bwd}, {"opt_ms", opt}, {"step_ms", total}};
+  }
+
+  json epoch(const std::string& name, int64_t max_batches) {
+    auto& s = subject(name);
+    auto& dl = s.data.trn_dl;
+    const int64_t nb = max_batches > 0 ? std::min(max_batches, dl.num_batches()) : dl.num_batches();
+    int64_t rows = 0;
+    s.model.module->train();
+    const auto t0 = Clock::now();
+    const auto order = dl.epoch_order();
+    for (int64_t i = 0; i < nb; ++i) {
+      const auto batch = dl.batch(order, i);
+      auto out = s.model.forward(batch.xs);
+      s.opt->zero_grad();
+      auto loss = charnn::lesson_loss(s.loss, out, batch.y);
+      (void)loss.item<double>();
+      loss.backward();
+      s.opt->step();
+      rows += batch.size();
+    }
+    const double sec = ms_since(t0) / 1e3;
+    return {{"model", name}, {"batches", nb}, {"windows", rows}, {"seconds", sec}, {"windows_per_s", rows / sec}};
+  }
+
+  json generate(const std::string& name, int64_t n, int reps) {
+    auto& s = subject(name);
+    const std::u32string prompt = U"for thos";
+    charnn::SampleOptions options;
+    options.n = n;
+    std::vector<double> t;
+    std::u32string text;
+    for (int i = 0; i < reps + 1; ++i) {  // the first is warm-up
+      const auto t0 = Clock::now();
+      text = charnn::get_next_n(s.model, corpus_.vocab, s.window, prompt, options);
+      if (i > 0) t.push_back(ms_since(t0));
+    }
+    s.model.module->train();
+    std::sort(t.begin(), t.end());
+    const double med = t[t.size() / 2];
+    return {{"model", name}, {"chars", n}, {"median_ms", med}, {"chars_per_s", n / (med / 1e3)},
+            {"text", charnn::encode_utf8(text)}};
+  }
+
+ private:
+  Subject& subject(const std::string& name) {
+    auto it = subjects_.find(name);
+    if (it != subjects_.end()) return it->second;
+    const auto& spec = charnn::find_model(name);
+    torch::manual_seed(0);
+    charnn::ModelConfig config;
+    config.model = name;
+    config.vocab_size = corpus_.vocab.size();
+    auto model = charnn::make_model(config);
+    const auto cs = charnn::default_window(spec.layout);
+    const auto windows = charnn::make_windows(corpus_, spec.layout, cs);
+    auto data = charnn::from_arrays(charnn::lesson_val_idxs(spec.layout, windows.rows(), cs), windows);
+    // The lesson's optimizer: optim.Adam(m.parameters(), 1e-2), defaults otherwise.
+    auto opt = std::make_unique<torch::optim::Adam>(model.module->parameters(), torch::optim::AdamOptions(1e-2));
+    std::vector<charnn::Batch> batches;
+    const auto order = data.trn_dl.epoch_order();
+    for (int64_t i = 0; i < std::min<int64_t>(16, data.trn_dl.num_batches() - 1); ++i) {
+      batches.push_back(data.trn_dl.batch(order, i));
+    }
+    return subjects_.emplace(name, Subject{std::move(model), spec.loss, std::move(opt), std::move(data),
+                                           std::move(batches), cs})
+        .first->second;
+  }
+
+  charnn::Corpus corpus_;
+  std::map<std::string, Subject> subjects_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string text = "data/nietzsche.txt";
+  bool configure = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--text" && i + 1 < argc) {
+      text = argv[++i];
+    } else if (arg == "--no-configure-threads") {
+      configure = false;  // LibTorch's and OpenBLAS's own defaults, as before the fix
+    } else {
+      std::cerr << "usage: charnn_bench [--text nietzsche.txt] [--no-configure-threads] < commands\n";
+      return 2;
+    }
+  }
+  if (configure) charnn::configure_threads();
+  try {
+    Bench bench(text);
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      std::istringstream in(line);
+      std::string cmd;
+      if (!(in >> cmd)) continue;
+      json out;
+      if (cmd == "quit") break;
+      if (cmd == "info") {
+        out = bench.info();
+      } else if (cmd == "threads") {
+        charnn::ThreadSettings t{0, 0};
+        in >> t.intra_op >> t.blas;
+        charnn::set_threads(t);
+        out = {{"threads", charnn::describe_threads()}};
+      } else if (cmd == "sgemm") {
+        int64_t m = 512, k = 256, n = 256;
+        int reps = 50;
+        in >> m >> k >> n >> reps;
+        out = bench.sgemm(m, k, n, reps);
+      } else if (cmd == "step") {
+        std::string model;
+        int warmup = 10, steps = 50;
+        in >> model >> warmup >> steps;
+        out = bench.step(model, warmup, steps);
+      } else if (cmd == "epoch") {
+        std::string model;
+        int64_t max_batches = 0;
+        in >> model >> max_batches;
+        out = bench.epoch(model, max_batches);
+      } else if (cmd == "generate") {
+        std::string model;
+        int64_t n = 400;
+        int reps = 3;
+        in >> model >> n >> reps;
+        out = bench.generate(model, n, reps);
+      } else {
+        out = {{"error", fmt::format("unknown command '{}'", cmd)}};
+      }
+      std::cout << out.dump() << std::endl;
+    }
+  } catch (const std::exception& e) {
+    std::cout << json{{"error", e.what()}}.dump() << std::endl;
+    return 1;
+  }
+  return 0;
+}
