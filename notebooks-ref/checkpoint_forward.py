@@ -1,0 +1,41 @@
+"""Loads a state_dict (e.g. one the C++ code saved) into the lesson6.py model and runs it.
+
+Usage: checkpoint_forward.py --model NAME --state FILE --input FILE --out FILE
+  --input  a torch.load-able dict with "xs": [cs, B] int64
+  --out    written by torch.save as {"out": the model's output}
+The sizes (vocab_size, n_fac, n_hidden) are read off the state_dict's shapes, and loading is
+strict, so a checkpoint with the wrong keys fails here rather than running half-loaded.
+"""
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lesson6 as L  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, choices=sorted(L.MODELS))
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--input", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+
+    sd = torch.load(args.state)
+    if type(sd) is not dict:
+        raise SystemExit(f"{args.state}: expected a plain dict, got {type(sd).__name__}")
+    vocab_size, n_fac = sd["e.weight"].shape
+    n_hidden = sd["l_out.weight"].shape[1]
+    m = L.make_model(args.model, vocab_size, n_fac, n_hidden)
+    m.load_state_dict(sd)  # strict
+    m.eval()
+    with torch.no_grad():
+        out = L.call_model(m, torch.load(args.input)["xs"])
+    torch.save({"out": out}, args.out)
+
+
+if __name__ == "__main__":
+    main()

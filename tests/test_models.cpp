@@ -1,0 +1,166 @@
+// The five lesson models against their Python twin (notebooks-ref/lesson6.py): the shapes
+// the notebook prints, the state_dict names, and bit-level parity of one forward pass and one
+// Adam step from the same weights on the same batch. The reference files come from
+// notebooks-ref/export_reference.py (the python_reference CTest fixture).
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "data/layouts.h"
+#include "data/loader.h"
+#include "models/char_seq_rnn.h"
+#include "models/registry.h"
+#include "reference.h"
+#include "train/checkpoint.h"
+#include "train/loss.h"
+
+using namespace charnn;
+using nlohmann::json;
+
+namespace {
+
+constexpr double kTolerance = 1e-6;
+
+std::vector<int64_t> shape_of(const json& j) { return j.get<std::vector<int64_t>>(); }
+std::vector<int64_t> shape_of(const at::Tensor& t) { return t.sizes().vec(); }
+
+ModelConfig config_of(const json& test_case, bool identity_init) {
+  const auto& manifest = test::reference_manifest();
+  ModelConfig config;
+  config.model = test_case["model"].get<std::string>();
+  config.vocab_size = manifest["vocab_size"].get<int64_t>();
+  config.n_fac = manifest["n_fac"].get<int64_t>();
+  config.n_hidden = manifest["n_hidden"].get<int64_t>();
+  config.identity_init = identity_init;
+  return config;
+}
+
+// The C++ model holding exactly the weights the Python model started from.
+LessonModel python_initialised(const json& test_case) {
+  auto model = make_model(config_of(test_case, false));
+  load_state_dict(*model.module, test::reference_dir() / test_case["files"]["state_dict"].get<std::string>());
+  return model;
+}
+
+// Prints the figure, so that `ctest -V` shows how close the two languages are.
+double report(const std::string& what, const std::string& test_case, double diff) {
+  fmt::print("{:<24} {:<34} max |C++ - Python| = {:.3g}\n", test_case, what, diff);
+  return diff;
+}
+
+}  // namespace
+
+TEST_CASE("models: output shapes equal the Python models' at the lesson's batch of 512", "[python][models]") {
+  const auto& shapes = test::reference_manifest()["shapes"];
+  const int64_t bs = shapes["bs"].get<int64_t>();
+  for (const auto& spec : model_registry()) {
+    INFO(spec.name);
+    const auto& expected = shapes["models"][std::string(spec.name)];
+    ModelConfig config;
+    config.model = std::string(spec.name);
+    auto model = make_model(config);
+    auto xs = torch::randint(0, config.vocab_size, {default_window(spec.layout), bs}, torch::kInt64);
+    CHECK(shape_of(xs) == shape_of(expected["input"]));
+    torch::NoGradGuard no_grad;
+    CHECK(shape_of(model.forward(xs)) == shape_of(expected["output"]));
+  }
+}
+
+TEST_CASE("models: the multi-output section's embedding, RNN output and hidden shapes", "[python][models]") {
+  const auto& notebook = test::reference_manifest()["shapes"]["notebook"];
+  CharSeqRnn m(85, 42, 256);
+  torch::NoGradGuard no_grad;
+  auto inp = m->e(torch::randint(0, 85, {8, 512}, torch::kInt64));  // m.e(V(torch.stack(xs)))
+  auto [outp, hn] = m->rnn(inp, torch::zeros({1, 512, 256}));
+  CHECK(shape_of(inp) == shape_of(notebook["embedding"]));
+  CHECK(shape_of(outp) == shape_of(notebook["rnn_output"]));
+  CHECK(shape_of(hn) == shape_of(notebook["rnn_hidden"]));
+  CHECK(shape_of(inp) == std::vector<int64_t>{8, 512, 42});
+  CHECK(shape_of(outp) == std::vector<int64_t>{8, 512, 256});
+  CHECK(shape_of(hn) == std::vector<int64_t>{1, 512, 256});
+}
+
+TEST_CASE("models: named_parameters are Python's state_dict keys, in the same order", "[python][models]") {
+  for (const auto& test_case : test::reference_manifest()["cases"]) {
+    INFO(test_case["case"].get<std::string>());
+    auto model = make_model(config_of(test_case, false));
+    std::vector<std::string> keys;
+    for (const auto& item : model.module->named_parameters()) keys.push_back(item.key());
+    CHECK(keys == test_case["parameters"].get<std::vector<std::string>>());
+    std::vector<std::string> saved;
+    for (const auto& [key, tensor] : test::reference_file(test_case, "state_dict")) saved.push_back(key);
+    std::sort(keys.begin(), keys.end());
+    CHECK(keys == saved);
+  }
+}
+
+TEST_CASE("models: identity init is the notebook's weight_hh_l0 = eye(n_hidden)", "[python][models]") {
+  for (const auto& test_case : test::reference_manifest()["cases"]) {
+    if (!test_case["identity_init"].get<bool>()) continue;
+    INFO(test_case["case"].get<std::string>());
+    auto model = make_model(config_of(test_case, true));
+    const auto python = test::reference_file(test_case, "state_dict").at("rnn.weight_hh_l0");
+    const auto diff = test::max_abs_diff(model.module->named_parameters()["rnn.weight_hh_l0"], python);
+    CHECK(report("identity weight_hh_l0", test_case["case"].get<std::string>(), diff) == 0.0);
+  }
+}
+
+TEST_CASE("models: forward pass from Python's weights equals Python's output", "[python][models][parity]") {
+  for (const auto& test_case : test::reference_manifest()["cases"]) {
+    const auto name = test_case["case"].get<std::string>();
+    INFO(name);
+    auto model = python_initialised(test_case);
+    const auto ref = test::reference_file(test_case, "forward");
+    const auto out = model.forward(ref.at("xs"));
+    CHECK(report("forward", name, test::max_abs_diff(out, ref.at("out"))) <= kTolerance);
+  }
+}
+
+TEST_CASE("models: one Adam step from Python's weights: loss, gradients, weights", "[python][models][parity]") {
+  for (const auto& test_case : test::reference_manifest()["cases"]) {
+    const auto name = test_case["case"].get<std::string>();
+    INFO(name);
+    auto model = python_initialised(test_case);
+    const auto ref = test::reference_file(test_case, "forward");
+    const auto grads = test::reference_file(test_case, "grad");
+    const auto updated = test::reference_file(test_case, "updated");
+
+    torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(test_case["lr"].get<double>()));
+    auto out = model.forward(ref.at("xs"));
+    opt.zero_grad();
+    auto loss = lesson_loss(find_model(test_case["model"].get<std::string>()).loss, out, ref.at("y"));
+    loss.backward();
+    opt.step();
+
+    CHECK(report("loss", name, test::max_abs_diff(loss, ref.at("loss"))) <= kTolerance);
+    double grad_diff = 0.0, weight_diff = 0.0;
+    for (const auto& item : model.module->named_parameters()) {
+      INFO(item.key());
+      const auto g = test::max_abs_diff(item.value().grad(), grads.at("grad." + item.key()));
+      const auto w = test::max_abs_diff(item.value(), updated.at("updated." + item.key()));
+      CHECK(g <= kTolerance);
+      CHECK(w <= kTolerance);
+      grad_diff = std::max(grad_diff, g);
+      weight_diff = std::max(weight_diff, w);
+    }
+    report("Adam step: gradients", name, grad_diff);
+    report("Adam step: updated weights", name, weight_diff);
+  }
+}
+
+TEST_CASE("models: lesson6.py's loader draws the C++ loader's batches for the same seed", "[python][loader]") {
+  const auto& spec = test::reference_manifest()["loader"];
+  const auto ref = read_tensor_dict(test::reference_dir() / spec["file"].get<std::string>());
+  const int64_t n = spec["rows"].get<int64_t>();
+  Windows w{torch::arange(n * 3, torch::kInt64).view({n, 3}), torch::arange(n, torch::kInt64)};
+  auto md = from_arrays(torch::tensor(spec["val_idxs"].get<std::vector<int64_t>>(), torch::kInt64), w,
+                        spec["bs"].get<int64_t>(), spec["seed"].get<uint64_t>());
+  auto epoch_labels = [](DataLoader& dl) {
+    auto order = dl.epoch_order();
+    std::vector<torch::Tensor> labels;
+    for (int64_t b = 0; b < dl.num_batches(); ++b) labels.push_back(dl.batch(order, b).y);
+    return torch::cat(labels);
+  };
+  CHECK(torch::equal(epoch_labels(md.trn_dl), ref.at("trn.epoch0")));
+  CHECK(torch::equal(epoch_labels(md.trn_dl), ref.at("trn.epoch1")));
+  CHECK(torch::equal(epoch_labels(md.val_dl), ref.at("val")));
+}
