@@ -8,6 +8,10 @@
 //   step MODEL WARMUP STEPS       training steps on the lesson's batches: per-step fwd/bwd/opt ms
 //   epoch MODEL [MAX_BATCHES]     one training epoch through the loader: windows/s
 //   generate MODEL N [REPS]       greedy get_next_n of N characters: chars/s
+//   verify MODEL+VARIANT          a proposal's loss and gradients against the lesson model's
+//
+// MODEL is a registry name; "char-rnn+fused" and "char-seq-rnn+fused" run the RNN through
+// bench/fused_rnn (a proposal) instead of torch::nn::RNN.
 //   quit
 //
 // Try it by hand:  echo "step char-rnn 20 100" | build/bench/charnn_bench --text data/nietzsche.txt
@@ -29,7 +33,10 @@
 #include "data/corpus.h"
 #include "data/layouts.h"
 #include "data/loader.h"
+#include "bench/fused_rnn.h"
 #include "data/split.h"
+#include "models/char_rnn.h"
+#include "models/char_seq_rnn.h"
 #include "models/registry.h"
 #include "train/generate.h"
 #include "train/loss.h"
@@ -48,6 +55,29 @@ std::string openblas_config() {
   using Fn = char* (*)();
   auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
   return fn ? std::string(fn()) : std::string("not OpenBLAS");
+}
+
+// "<model>+fused": the lesson model with its nn::RNN call replaced by bench/fused_rnn
+// (a proposal under measurement; same parameters, same outputs).
+template <typename Impl>
+void use_fused_rnn(charnn::LessonModel& model, bool last_step_only) {
+  auto m = std::dynamic_pointer_cast<Impl>(model.module);
+  auto p = m->rnn->named_parameters();
+  auto w_ih = p["weight_ih_l0"], w_hh = p["weight_hh_l0"], b_ih = p["bias_ih_l0"], b_hh = p["bias_hh_l0"];
+  model.forward = [=](const torch::Tensor& cs) {
+    auto h = torch::zeros({1, cs.size(1), m->n_hidden}, w_hh.options());
+    auto outp = charnn::bench::fused_rnn_tanh(m->e(cs), h, w_ih, w_hh, b_ih, b_hh);
+    return torch::log_softmax(m->l_out(last_step_only ? outp[-1] : outp), -1);
+  };
+}
+
+void make_variant(charnn::LessonModel& model, const std::string& variant) {
+  if (variant.empty()) return;
+  if (variant == "fused" && model.config.model == "char-rnn") return use_fused_rnn<charnn::CharRnnImpl>(model, true);
+  if (variant == "fused" && model.config.model == "char-seq-rnn") {
+    return use_fused_rnn<charnn::CharSeqRnnImpl>(model, false);
+  }
+  throw std::invalid_argument(fmt::format("no variant '{}' of {}", variant, model.config.model));
 }
 
 // One model with its optimizer and the lesson's first training batches, kept across
@@ -146,6 +176,35 @@ class Bench {
     return {{"model", name}, {"batches", nb}, {"windows", rows}, {"seconds", sec}, {"windows_per_s", rows / sec}};
   }
 
+  // A variant against its base model: same parameters, same batch; the largest
+  // difference in the loss and in any parameter's gradient.
+  json verify(const std::string& name) {
+    auto& v = subject(name);
+    auto& b = subject(name.substr(0, name.find('+')));
+    {
+      torch::NoGradGuard no_grad;
+      auto pv = v.model.module->parameters();
+      auto pb = b.model.module->parameters();
+      for (size_t i = 0; i < pv.size(); ++i) pv[i].copy_(pb[i]);
+    }
+    const auto& batch = b.batches[0];
+    double max_grad_diff = 0;
+    std::vector<torch::Tensor> losses;
+    for (auto* s : {&b, &v}) {
+      s->opt->zero_grad();
+      auto loss = charnn::lesson_loss(s->loss, s->model.forward(batch.xs), batch.y);
+      loss.backward();
+      losses.push_back(loss.detach());
+    }
+    auto pv = v.model.module->parameters();
+    auto pb = b.model.module->parameters();
+    for (size_t i = 0; i < pv.size(); ++i) {
+      max_grad_diff = std::max(max_grad_diff, (pv[i].grad() - pb[i].grad()).abs().max().item<double>());
+    }
+    return {{"model", name}, {"loss_diff", (losses[0] - losses[1]).abs().item<double>()},
+            {"max_grad_diff", max_grad_diff}};
+  }
+
   json generate(const std::string& name, int64_t n, int reps) {
     auto& s = subject(name);
     const std::u32string prompt = U"for thos";
@@ -169,12 +228,15 @@ class Bench {
   Subject& subject(const std::string& name) {
     auto it = subjects_.find(name);
     if (it != subjects_.end()) return it->second;
-    const auto& spec = charnn::find_model(name);
+    const auto plus = name.find('+');
+    const std::string base = name.substr(0, plus);
+    const auto& spec = charnn::find_model(base);
     torch::manual_seed(0);
     charnn::ModelConfig config;
-    config.model = name;
+    config.model = base;
     config.vocab_size = corpus_.vocab.size();
     auto model = charnn::make_model(config);
+    make_variant(model, plus == std::string::npos ? "" : name.substr(plus + 1));
     const auto cs = charnn::default_window(spec.layout);
     const auto windows = charnn::make_windows(corpus_, spec.layout, cs);
     auto data = charnn::from_arrays(charnn::lesson_val_idxs(spec.layout, windows.rows(), cs), windows);
@@ -242,6 +304,10 @@ int main(int argc, char** argv) {
         int64_t max_batches = 0;
         in >> model >> max_batches;
         out = bench.epoch(model, max_batches);
+      } else if (cmd == "verify") {
+        std::string model;
+        in >> model;
+        out = bench.verify(model);
       } else if (cmd == "generate") {
         std::string model;
         int64_t n = 400;

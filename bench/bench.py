@@ -27,6 +27,8 @@ sys.path.insert(0, os.path.join(ROOT, "notebooks-ref"))
 import lesson6  # noqa: E402
 
 MODELS = ["char3-model", "char-loop-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn"]
+# Measured proposals (C++ only, compared with the base model's Python step): see bench/fused_rnn.h.
+PROPOSALS = ["char-rnn+fused", "char-seq-rnn+fused"]
 BS, N_FAC, N_HIDDEN = 512, 42, 256
 STEP_BATCHES = 16  # the first batches of the training order, cycled through by the step timings
 SGEMM_SIZES = [(512, 256, 256), (1024, 1024, 1024), (2048, 2048, 2048)]
@@ -40,6 +42,8 @@ SGEMM_SIZES = [(512, 256, 256), (1024, 1024, 1024), (2048, 2048, 2048)]
 # beyond the matrix ceiling.
 # ---------------------------------------------------------------------------------------
 def step_flops(name, vocab, bs=BS, n_fac=N_FAC, nh=N_HIDDEN):
+    name = base_model(name)
+
     def mm(m, k, n):
         return 2 * m * k * n
 
@@ -55,6 +59,11 @@ def step_flops(name, vocab, bs=BS, n_fac=N_FAC, nh=N_HIDDEN):
     out_steps = 1 if name == "char-rnn" else 8
     fwd = 8 * mm(bs, n_fac, nh) + 8 * mm(bs, nh, nh) + out_steps * mm(bs, nh, vocab)
     return 3 * fwd - mm(bs, nh, nh)  # no gradient for h0
+
+
+def base_model(name):
+    """"char-rnn+fused" -> "char-rnn": the lesson model a proposal stands in for."""
+    return name.split("+")[0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -106,6 +115,7 @@ class Py:
 
     def subject(self, name):
         if name not in self.subjects:
+            assert name in MODELS, name
             torch.manual_seed(0)
             m = lesson6.make_model(name, len(self.chars), N_FAC, N_HIDDEN)
             md = lesson6.lesson_data(name, self.idx, BS)
@@ -222,6 +232,8 @@ def main():
     ap.add_argument("--bin", required=True, help="build/bench/charnn_bench")
     ap.add_argument("--text", default=os.path.join(ROOT, "data", "nietzsche.txt"))
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated registry names")
+    ap.add_argument("--proposals", action="store_true",
+                    help=f"also time the C++ proposals ({', '.join(PROPOSALS)}) against the base models' Python step")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of each side's step block")
     ap.add_argument("--steps", type=int, default=40, help="timed steps per block")
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps before each block")
@@ -234,8 +246,10 @@ def main():
     args = ap.parse_args()
     models = args.models.split(",")
     for name in models:
-        if name not in MODELS:
-            sys.exit(f"unknown model {name!r} (known: {', '.join(MODELS)})")
+        if name not in MODELS + PROPOSALS:
+            sys.exit(f"unknown model {name!r} (known: {', '.join(MODELS + PROPOSALS)})")
+    if args.proposals:
+        models += [p for p in PROPOSALS if base_model(p) in models and p not in models]
 
     cpp = Cpp(args.bin, args.text, args.cpp_arg)
     py = Py(args.text)
@@ -260,13 +274,20 @@ def main():
         f"{c['m']}x{c['k']}x{c['n']} {c['best_gflops']:.0f} | {p['best_gflops']:.0f}" for c, p in zip(sg["cpp"], sg["python"])),
         flush=True)
 
+    # A proposal must compute what the lesson model computes: same loss, same gradients.
+    for name in models:
+        if name in PROPOSALS:
+            v = results.setdefault("verify", {})[name] = cpp.ask("verify", name)
+            print(f"{name}: loss differs by {v['loss_diff']:.1e}, gradients by at most {v['max_grad_diff']:.1e} "
+                  f"from {base_model(name)}", flush=True)
+
     # Training steps, interleaved.
     steps = {name: {"cpp": [], "python": [], "ratios": []} for name in models}
     for r in range(args.rounds):
         warm = args.warmup if r == 0 else max(2, args.warmup // 4)
         for name in models:
             sides = [("cpp", lambda: cpp.ask("step", name, warm, args.steps)),
-                     ("python", lambda: py.step(name, warm, args.steps))]
+                     ("python", lambda: py.step(base_model(name), warm, args.steps))]
             if r % 2:
                 sides.reverse()
             block = {side: run() for side, run in sides}
@@ -298,6 +319,8 @@ def main():
     # A full epoch through the loader, then greedy generation.
     for row in rows:
         name = row["model"]
+        if name not in MODELS:
+            continue
         if args.epoch_batches >= 0:
             c = cpp.ask("epoch", name, args.epoch_batches)
             p = py.epoch(name, args.epoch_batches)
