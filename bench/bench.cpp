@@ -9,9 +9,11 @@
 //   epoch MODEL [MAX_BATCHES]     one training epoch through the loader: windows/s
 //   generate MODEL N [REPS]       greedy get_next_n of N characters: chars/s
 //   verify MODEL+VARIANT          a proposal's loss and gradients against the lesson model's
+//   denormals 0|1                 flush denormals to zero (FTZ/DAZ) or not
 //
 // MODEL is a registry name; "char-rnn+fused" and "char-seq-rnn+fused" run the RNN through
-// bench/fused_rnn (a proposal) instead of torch::nn::RNN.
+// bench/fused_rnn (a proposal) instead of torch::nn::RNN; "generate char-rnn+fast" runs
+// bench/fast_generate (a proposal) instead of get_next_n.
 //   quit
 //
 // Try it by hand:  echo "step char-rnn 20 100" | build/bench/charnn_bench --text data/nietzsche.txt
@@ -33,6 +35,7 @@
 #include "data/corpus.h"
 #include "data/layouts.h"
 #include "data/loader.h"
+#include "bench/fast_generate.h"
 #include "bench/fused_rnn.h"
 #include "data/split.h"
 #include "models/char_rnn.h"
@@ -205,23 +208,33 @@ class Bench {
             {"max_grad_diff", max_grad_diff}};
   }
 
+  // "char-rnn+fast" times bench/fast_generate on char-rnn's parameters and says whether it
+  // wrote the same text as get_next_n.
   json generate(const std::string& name, int64_t n, int reps) {
-    auto& s = subject(name);
+    const bool fast = name == "char-rnn+fast";
+    auto& s = subject(fast ? "char-rnn" : name);
     const std::u32string prompt = U"for thos";
     charnn::SampleOptions options;
     options.n = n;
+    auto run = [&] {
+      if (!fast) return charnn::get_next_n(s.model, corpus_.vocab, s.window, prompt, options);
+      auto& m = *std::dynamic_pointer_cast<charnn::CharRnnImpl>(s.model.module);
+      return charnn::bench::fast_greedy_char_rnn(m, corpus_.vocab, s.window, prompt, n);
+    };
     std::vector<double> t;
     std::u32string text;
     for (int i = 0; i < reps + 1; ++i) {  // the first is warm-up
       const auto t0 = Clock::now();
-      text = charnn::get_next_n(s.model, corpus_.vocab, s.window, prompt, options);
+      text = run();
       if (i > 0) t.push_back(ms_since(t0));
     }
     s.model.module->train();
     std::sort(t.begin(), t.end());
     const double med = t[t.size() / 2];
-    return {{"model", name}, {"chars", n}, {"median_ms", med}, {"chars_per_s", n / (med / 1e3)},
-            {"text", charnn::encode_utf8(text)}};
+    json out = {{"model", name}, {"chars", n}, {"median_ms", med}, {"chars_per_s", n / (med / 1e3)},
+                {"text", charnn::encode_utf8(text)}};
+    if (fast) out["same_text_as_get_next_n"] = text == charnn::get_next_n(s.model, corpus_.vocab, s.window, prompt, options);
+    return out;
   }
 
  private:
@@ -304,6 +317,10 @@ int main(int argc, char** argv) {
         int64_t max_batches = 0;
         in >> model >> max_batches;
         out = bench.epoch(model, max_batches);
+      } else if (cmd == "denormals") {
+        int on = 1;
+        in >> on;
+        out = {{"flush_denormal", at::globalContext().setFlushDenormal(on != 0) && on != 0}};
       } else if (cmd == "verify") {
         std::string model;
         in >> model;

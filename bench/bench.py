@@ -29,6 +29,7 @@ import lesson6  # noqa: E402
 MODELS = ["char3-model", "char-loop-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn"]
 # Measured proposals (C++ only, compared with the base model's Python step): see bench/fused_rnn.h.
 PROPOSALS = ["char-rnn+fused", "char-seq-rnn+fused"]
+GEN_PROPOSALS = ["char-rnn+fast"]  # bench/fast_generate.h, against char-rnn's Python generation
 BS, N_FAC, N_HIDDEN = 512, 42, 256
 STEP_BATCHES = 16  # the first batches of the training order, cycled through by the step timings
 SGEMM_SIZES = [(512, 256, 256), (1024, 1024, 1024), (2048, 2048, 2048)]
@@ -257,9 +258,8 @@ def main():
     results = {"info": {"cpp": cpp.ask("info"), "python": py.info(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                         "load_avg_start": os.getloadavg(), "args": vars(args)}}
     ci, pi = results["info"]["cpp"], results["info"]["python"]
-    print(f"threads: C++ intra-op {ci['intra_op_threads']}, OpenBLAS {ci['openblas_threads']} ({ci['threads_policy']}); "
-          f"Python intra-op {pi['intra_op_threads']}, OpenBLAS {pi['openblas_threads']}; load {os.getloadavg()[0]:.2f}",
-          flush=True)
+    print(f"threads: C++ {ci['threads_policy']}; Python intra-op {pi['intra_op_threads']}, "
+          f"OpenBLAS {pi['openblas_threads']}; {ci['build']} build; load {os.getloadavg()[0]:.2f}", flush=True)
 
     # sgemm ceiling through the same LibTorch, both sides.
     sg = {"cpp": [], "python": []}
@@ -317,8 +317,17 @@ def main():
         rows.append(row)
 
     # A full epoch through the loader, then greedy generation.
-    for row in rows:
+    gen_rows = [{"model": p} for p in GEN_PROPOSALS if args.proposals and base_model(p) in models]
+    for row in rows + gen_rows:
         name = row["model"]
+        if name in GEN_PROPOSALS:
+            if args.gen_chars > 0:
+                c = cpp.ask("generate", name, args.gen_chars, 3)
+                p = py.generate(base_model(name), args.gen_chars, 3)
+                row["cpp_gen_chars_per_s"], row["python_gen_chars_per_s"] = c["chars_per_s"], p["chars_per_s"]
+                row["gen_speedup"] = c["chars_per_s"] / p["chars_per_s"]
+                row["gen_same_text_as_get_next_n"] = c["same_text_as_get_next_n"]
+            continue
         if name not in MODELS:
             continue
         if args.epoch_batches >= 0:
@@ -334,11 +343,12 @@ def main():
             row["gen_speedup"] = c["chars_per_s"] / p["chars_per_s"]
             results.setdefault("generated", {})[name] = {"cpp": c["text"], "python": p["text"]}
     cpp.close()
+    rows += gen_rows
     results["rows"] = rows
     results["steps_raw"] = steps
     results["info"]["load_avg_end"] = os.getloadavg()
 
-    print_table(rows, ceiling)
+    print_table(rows, ceiling, args.gen_chars)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -353,14 +363,14 @@ def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
-def print_table(rows, ceiling):
+def print_table(rows, ceiling, gen_chars):
     print(f"\nTraining step, batch {BS}, n_fac {N_FAC}, n_hidden {N_HIDDEN} (ms, median [p10-p90]); "
           f"sgemm ceiling {ceiling:.0f} GFLOP/s")
     head = (f"{'model':<24}{'C++ step':>22}{'Python step':>22}{'C++/Py':>8}{'fwd C++|Py':>14}{'bwd C++|Py':>14}"
             f"{'opt C++|Py':>12}{'MFLOP':>7}{'ceil C++|Py':>13}")
     print(head)
     print("-" * len(head))
-    for r in rows:
+    for r in (r for r in rows if "cpp_step_ms" in r):
         print(f"{r['model']:<24}"
               f"{'%.1f [%.1f-%.1f]' % (r['cpp_step_ms'], r['cpp_step_p10_ms'], r['cpp_step_p90_ms']):>22}"
               f"{'%.1f [%.1f-%.1f]' % (r['python_step_ms'], r['python_step_p10_ms'], r['python_step_p90_ms']):>22}"
@@ -371,8 +381,8 @@ def print_table(rows, ceiling):
               f"{r['flops_per_step'] / 1e6:>7.0f}"
               f"{'%.0f%%|%.0f%%' % (100 * r['cpp_ceiling_frac'], 100 * r['python_ceiling_frac']):>13}")
     if any("cpp_epoch_windows_per_s" in r or "cpp_gen_chars_per_s" in r for r in rows):
-        print(f"\n{'model':<24}{'epoch windows/s C++|Py':>26}{'greedy 400 chars/s C++|Py':>30}{'speedup':>9}")
-        for r in rows:
+        print(f"\n{'model':<24}{'epoch windows/s C++|Py':>26}{f'greedy {gen_chars} chars/s C++|Py':>30}{'speedup':>9}")
+        for r in (r for r in rows if "cpp_epoch_windows_per_s" in r or "cpp_gen_chars_per_s" in r):
             ep = (f"{fmt(r.get('cpp_epoch_windows_per_s'), '.0f')}|{fmt(r.get('python_epoch_windows_per_s'), '.0f')}")
             gen = f"{fmt(r.get('cpp_gen_chars_per_s'), '.0f')}|{fmt(r.get('python_gen_chars_per_s'), '.0f')}"
             print(f"{r['model']:<24}{ep:>26}{gen:>30}{fmt(r.get('gen_speedup'), '.1f'):>9}")
