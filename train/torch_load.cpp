@@ -18,7 +18,9 @@ namespace {
 
 // What the rewrite needs to know about a value on the pickle stack: where the bytes that
 // produce it begin, and whether it is one of the few things the rewrite cares about.
-enum class Kind : uint8_t { Other, Dict, EmptyTuple, OrderedDictClass };
+// StorageKey is the ('storage', torch.XStorage, key, location, numel) tuple of a tensor's
+// data: LibTorch takes its second element as a dtype number without checking it.
+enum class Kind : uint8_t { Other, String, Int, Dict, EmptyTuple, OrderedDictClass, StorageType, StorageKey };
 
 struct Slot {
   size_t start;
@@ -83,12 +85,12 @@ class PickleRewriter {
       case 'N': case ']': case 0x88: case 0x89: return push({op, Kind::Other});        // NONE, EMPTY_LIST, NEWTRUE/FALSE
       case '}': return push({op, Kind::Dict});                                         // EMPTY_DICT
       case ')': return push({op, Kind::EmptyTuple});                                   // EMPTY_TUPLE
-      case 'K': return skip(1) && push({op, Kind::Other});                             // BININT1
-      case 'M': return skip(2) && push({op, Kind::Other});                             // BININT2
-      case 'J': return skip(4) && push({op, Kind::Other});                             // BININT
+      case 'K': return skip(1) && push({op, Kind::Int});                               // BININT1
+      case 'M': return skip(2) && push({op, Kind::Int});                               // BININT2
+      case 'J': return skip(4) && push({op, Kind::Int});                               // BININT
       case 'G': return skip(8) && push({op, Kind::Other});                             // BINFLOAT
-      case 0x8a: return counted(1) && push({op, Kind::Other});                         // LONG1
-      case 'X': return counted(4) && push({op, Kind::Other});                          // BINUNICODE
+      case 0x8a: return counted(1) && push({op, Kind::Int});                           // LONG1
+      case 'X': return counted(4) && push({op, Kind::String});                         // BINUNICODE
       case 'c': return global(op);                                                     // GLOBAL
       case 'q': return index(1) && put(op);                                            // BINPUT
       case 'r': return index(4) && put(op);                                            // LONG_BINPUT
@@ -100,12 +102,13 @@ class PickleRewriter {
 
   bool structural(size_t op, unsigned char code) {
     switch (code) {
-      case 't': case 'l': return collect(Kind::Other);                                 // TUPLE, LIST
+      case 't': return collect(is_storage_key() ? Kind::StorageKey : Kind::Other);    // TUPLE
+      case 'l': return collect(Kind::Other);                                           // LIST
       case 'd': return collect(Kind::Dict);                                            // DICT
       case 0x85: return combine(1, Kind::Other);                                       // TUPLE1
       case 0x86: return combine(2, Kind::Other);                                       // TUPLE2
       case 0x87: return combine(3, Kind::Other);                                       // TUPLE3
-      case 'Q': return combine(1, Kind::Other);                                        // BINPERSID
+      case 'Q': return need(1) && stack_.back().kind == Kind::StorageKey && combine(1, Kind::Other);  // BINPERSID
       case 'e': case 'u': return need_below_mark() && to_mark().has_value();           // APPENDS, SETITEMS
       case 's': return setitem(op);                                                    // SETITEM
       case 'R': return reduce(op);                                                     // REDUCE
@@ -148,8 +151,10 @@ class PickleRewriter {
     const auto module = line();
     const auto name = line();
     if (!module || !name) return false;
-    const bool od = *module == "collections" && *name == "OrderedDict";
-    return push({op, od ? Kind::OrderedDictClass : Kind::Other});
+    Kind kind = Kind::Other;
+    if (*module == "collections" && *name == "OrderedDict") kind = Kind::OrderedDictClass;
+    if (*module == "torch" && name->size() > 7 && name->substr(name->size() - 7) == "Storage") kind = Kind::StorageType;
+    return push({op, kind});
   }
 
   // Picklers number memo entries 0, 1, 2, ...; a larger index is damage (and LibTorch would
@@ -176,6 +181,14 @@ class PickleRewriter {
     };
     return std::none_of(gets_.begin(), gets_.end(),
                         [&](const auto& g) { return !deleted(g.first) && deleted(g.second); });
+  }
+
+  // The items since the last MARK are (str, torch.XStorage, str, str, int).
+  bool is_storage_key() const {
+    if (marks_.empty() || stack_.size() != marks_.back().first + 5) return false;
+    const Slot* item = stack_.data() + marks_.back().first;
+    return item[0].kind == Kind::String && item[1].kind == Kind::StorageType && item[2].kind == Kind::String &&
+           item[3].kind == Kind::String && item[4].kind == Kind::Int;
   }
 
   // Replaces the items since the last MARK by one value that starts at the MARK.
