@@ -6,18 +6,35 @@
 namespace charnn {
 namespace {
 
+// A control character (a newline, say) would break the one-line error; show it escaped.
+std::string printable(char32_t c) {
+  if (c == U'\n') return "\\n";
+  if (c == U'\t') return "\\t";
+  if (c < 0x20 || c == 0x7F) return fmt::format("\\x{:02x}", static_cast<uint32_t>(c));
+  return encode_utf8(c);
+}
+
 void check_prompt(const LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt) {
   if (prompt.empty()) throw InputError("prompt: empty; give at least one window of characters");
   if (static_cast<int64_t>(prompt.size()) < window) {
-    throw InputError(fmt::format("prompt: \"{}\" has {} characters; {} reads windows of {}",
-                                 encode_utf8(prompt), prompt.size(), model.config.model, window));
+    std::string shown;
+    for (char32_t c : prompt) shown += printable(c);
+    throw InputError(fmt::format("prompt: \"{}\" has {} character(s) but {} reads windows of {}; "
+                                 "give at least {} characters",
+                                 shown, prompt.size(), model.config.model, window, window));
   }
+  // Name every distinct missing character at once, so one retry is enough to fix the prompt.
+  std::u32string missing;
   for (char32_t c : prompt) {
-    if (vocab.index_of(c) < 0) {
-      throw InputError(fmt::format("prompt: character '{}' (U+{:04X}) is not in the checkpoint's vocabulary",
-                                   encode_utf8(c), static_cast<uint32_t>(c)));
-    }
+    if (vocab.index_of(c) < 0 && missing.find(c) == std::u32string::npos) missing += c;
   }
+  if (missing.empty()) return;
+  std::string names;
+  for (char32_t c : missing) {
+    names += fmt::format("{}'{}' (U+{:04X})", names.empty() ? "" : ", ", printable(c), static_cast<uint32_t>(c));
+  }
+  throw InputError(fmt::format("prompt: {} {} not in the checkpoint's vocabulary: {}", missing.size(),
+                               missing.size() == 1 ? "character is" : "characters are", names));
 }
 
 // The model's log-probabilities for the character after `inp` ([window] int64).
