@@ -1,9 +1,15 @@
 #include "train/session.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <array>
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "data/layouts.h"
@@ -13,6 +19,7 @@
 #include "train/checkpoint.h"
 #include "train/observers.h"
 #include "train/plot.h"
+#include "train/report.h"
 
 namespace charnn {
 namespace {
@@ -46,6 +53,16 @@ Corpus read_training_text(const RunConfig& config) {
   return corpus;
 }
 
+// A few windows can split into no training rows (training on nothing "succeeds" with a loss
+// of 0) or no validation rows (a validation loss of 0 that means nothing): say so instead.
+void check_split(const Corpus& corpus, const ModelSpec& spec, int64_t window, const ModelData& md) {
+  const int64_t trn = md.trn_dl.num_rows(), val = md.val_dl.num_rows();
+  if (trn > 0 && val > 0) return;
+  throw InputError(fmt::format("{}: text of {} characters gives {} window(s) of {} for {}, {} to train on and {} "
+                               "to validate on; it needs at least one of each (use a longer text)",
+                               corpus.name, corpus.length(), trn + val, window, spec.name, trn, val));
+}
+
 Run build_run(RunConfig config, const torch::Device& device) {
   const auto& spec = find_model(config.model.model);
   const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
@@ -57,6 +74,7 @@ Run build_run(RunConfig config, const torch::Device& device) {
   config.model.vocab_size = corpus.vocab.size();
   const auto windows = make_windows(corpus, spec.layout, window);
   auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), window), windows, config.bs, config.seed);
+  check_split(corpus, spec, window, md);
   torch::manual_seed(config.seed);  // the initial weights follow the seed
   auto model = make_model(config.model);
   model.module->to(device);
@@ -91,60 +109,257 @@ void save_train_state(Run& run, const Position& pos, const fs::path& dir) {
   save_state_dict(*run.model.module, dir / kModelFile);
 }
 
-int64_t read_int(torch::serialize::InputArchive& a, const char* key) {
+// Always into a fresh tensor: InputArchive::read into a defined one does Tensor::set_, which
+// fails ("Trying to resize storage that is not resizable") when the dtypes differ.
+torch::Tensor read_tensor(torch::serialize::InputArchive& a, const char* key) {
   torch::Tensor t;
   a.read(key, t);
-  return t.item<int64_t>();
+  return t;
+}
+
+int64_t read_int(torch::serialize::InputArchive& a, const char* key) { return read_tensor(a, key).item<int64_t>(); }
+
+uint32_t crc32(const unsigned char* p, size_t n) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+uint32_t le(const std::string& b, size_t at, int bytes) {
+  uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<size_t>(i)]);
+  return v;
+}
+
+// LibTorch's zip reader skips the CRC-32 checks (its miniz is built without them), so a
+// flipped byte inside tensor data would load silently as a wrong weight. Check every stored
+// record against the central directory first. Anything this walk does not understand (no
+// end record, zip64, compression) is left to LibTorch's reader to accept or reject.
+void verify_zip_checksums(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (b.size() < 22) return;
+  size_t eocd = b.size() - 22;
+  while (eocd > 0 && le(b, eocd, 4) != 0x06054b50u && b.size() - eocd < 22 + 65535) --eocd;
+  if (le(b, eocd, 4) != 0x06054b50u) return;
+  const uint32_t entries = le(b, eocd + 10, 2), dir_offset = le(b, eocd + 16, 4);
+  size_t p = dir_offset;
+  for (uint32_t i = 0; i < entries && p + 46 <= b.size() && le(b, p, 4) == 0x02014b50u; ++i) {
+    const uint32_t method = le(b, p + 10, 2), crc = le(b, p + 16, 4), size = le(b, p + 20, 4);
+    const uint32_t name_len = le(b, p + 28, 2), local = le(b, p + 42, 4);
+    const std::string name = b.substr(p + 46, name_len);
+    p += 46 + name_len + le(b, p + 30, 2) + le(b, p + 32, 2);
+    if (method != 0 || size == 0xFFFFFFFFu || local + 30 > b.size() || le(b, local, 4) != 0x04034b50u) continue;
+    const size_t data = local + 30 + le(b, local + 26, 2) + le(b, local + 28, 2);
+    if (data + size > b.size() ||
+        crc32(reinterpret_cast<const unsigned char*>(b.data()) + data, size) != crc) {
+      throw InputError(fmt::format("{}: record '{}' fails its CRC-32 check; the file is corrupt", path.string(), name));
+    }
+  }
+}
+
+// c10::Error messages run over several lines (and may carry a backtrace); one is enough.
+std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
+
+// A train_state.pt that parses but does not fit this run (edited, truncated in a way the
+// archive did not notice, or copied from another run) would fail deep inside training or
+// silently train on the wrong rows: check the position against the run before using it.
+void check_position(const Run& run, const Position& pos, const fs::path& path) {
+  const auto fits = static_cast<int64_t>(run.config.schedule.size());
+  const int64_t nb = run.md.trn_dl.num_batches();
+  const int64_t epochs = pos.fit_index < fits && pos.fit_index >= 0
+                             ? run.config.schedule[static_cast<size_t>(pos.fit_index)].epochs
+                             : 0;
+  const auto& f = pos.fit;
+  int64_t steps_before = 0;  // every earlier fit call ran all its epochs of nb batches
+  for (int64_t i = 0; i < std::min(pos.fit_index, fits); ++i) {
+    steps_before += run.config.schedule[static_cast<size_t>(i)].epochs * nb;
+  }
+  std::string problem;
+  if (pos.fit_index < 0 || pos.fit_index > fits) {
+    problem = fmt::format("fit call {} of a {}-call schedule", pos.fit_index + 1, fits);
+  } else if (f.epoch < 0 || f.epoch > epochs || f.batch < 0 || f.batch > nb || pos.steps_before < 0) {
+    problem = fmt::format("position epoch {}, batch {} outside {} epoch(s) of {} batches", f.epoch, f.batch, epochs, nb);
+  } else if (f.batches_seen != f.epoch * nb + f.batch || static_cast<int64_t>(f.rows.size()) != f.epoch ||
+             pos.steps_before != steps_before) {
+    problem = fmt::format("inconsistent position (epoch {}, batch {}, {} batches seen, {} epoch rows, {} steps "
+                          "before this fit call where the run has {})",
+                          f.epoch, f.batch, f.batches_seen, f.rows.size(), pos.steps_before, steps_before);
+  } else if (!std::isfinite(f.avg_loss)) {
+    problem = fmt::format("smoothed loss state is {}", f.avg_loss);
+  } else if (f.batch > 0 && !f.order.defined()) {
+    problem = "mid-epoch position without the epoch's batch order";
+  } else if (f.order.defined() && (f.order.scalar_type() != torch::kInt64 || f.order.dim() != 1 ||
+                                   f.order.numel() != run.md.trn_dl.num_rows() ||
+                                   (f.order.numel() > 0 && (f.order.min().item<int64_t>() < 0 ||
+                                                            f.order.max().item<int64_t>() >= f.order.numel())))) {
+    problem = fmt::format("batch order is not a permutation of the run's {} training rows", run.md.trn_dl.num_rows());
+  }
+  if (!problem.empty()) throw InputError(fmt::format("{}: {}; not a checkpoint of this run", path.string(), problem));
+}
+
+std::string shape_of(const torch::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
+
+// Module::load replaces each parameter wholesale (Tensor::set_), shape included, so a file
+// from a model of another size would silently resize this one: compare against the shapes
+// the run's config.json gives.
+void load_model_state(Run& run, torch::serialize::InputArchive& archive) {
+  std::vector<std::pair<std::string, std::string>> expected;
+  for (const auto& p : run.model.module->named_parameters()) expected.emplace_back(p.key(), shape_of(p.value()));
+  run.model.module->load(archive);
+  const auto loaded = run.model.module->named_parameters();
+  for (const auto& [key, shape] : expected) {
+    if (shape_of(loaded[key]) != shape) {
+      throw InputError(fmt::format("key '{}' has shape {} in the file but {} in the model", key,
+                                   shape_of(loaded[key]), shape));
+    }
+  }
+}
+
+// Adam's moments must match their parameters, or the first step fails inside LibTorch.
+void check_optimizer_shapes(torch::optim::Optimizer& opt) {
+  for (const auto& p : opt.param_groups().at(0).params()) {
+    const auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    if (it == opt.state().end()) continue;
+    const auto* adam = dynamic_cast<const torch::optim::AdamParamState*>(it->second.get());
+    if (adam == nullptr || !adam->exp_avg().sizes().equals(p.sizes()) ||
+        !adam->exp_avg_sq().sizes().equals(p.sizes())) {
+      throw InputError(fmt::format("optimizer state does not match a parameter of shape {}", shape_of(p)));
+    }
+  }
+}
+
+Position read_position(Run& run, torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive model_archive, opt_archive;
+  archive.read("model", model_archive);
+  archive.read("optimizer", opt_archive);
+  load_model_state(run, model_archive);
+  run.opt->load(opt_archive);
+  check_optimizer_shapes(*run.opt);
+  Position pos;
+  pos.fit_index = read_int(archive, "fit_index");
+  pos.steps_before = read_int(archive, "steps_before");
+  pos.fit.epoch = read_int(archive, "epoch");
+  pos.fit.batch = read_int(archive, "batch");
+  pos.fit.batches_seen = read_int(archive, "batches_seen");
+  pos.fit.avg_loss = read_tensor(archive, "avg_loss").item<double>();
+  if (read_int(archive, "has_order") != 0) pos.fit.order = read_tensor(archive, "order");
+  run.md.trn_dl.set_generator_state(read_tensor(archive, "generator"));
+  auto t = read_tensor(archive, "rows");
+  if (t.dim() != 2 || t.size(1) != 3) throw InputError(fmt::format("epoch rows of {} dimension(s)", t.dim()));
+  t = t.to(torch::kFloat64).contiguous();
+  for (int64_t i = 0; i < t.size(0); ++i) {
+    const auto* r = t.data_ptr<double>() + 3 * i;
+    pos.fit.rows.push_back({static_cast<int64_t>(r[0]), r[1], r[2]});
+  }
+  return pos;
 }
 
 Position load_train_state(Run& run, const fs::path& dir) {
   const auto path = dir / kTrainStateFile;
   if (!fs::exists(path)) throw InputError(fmt::format("{}: missing; nothing to resume", path.string()));
+  verify_zip_checksums(path);
+  Position pos;
   try {
-    torch::serialize::InputArchive archive, model_archive, opt_archive;
+    torch::serialize::InputArchive archive;
     archive.load_from(path.string());
-    archive.read("model", model_archive);
-    archive.read("optimizer", opt_archive);
-    run.model.module->load(model_archive);
-    run.opt->load(opt_archive);
-    Position pos;
-    pos.fit_index = read_int(archive, "fit_index");
-    pos.steps_before = read_int(archive, "steps_before");
-    pos.fit.epoch = read_int(archive, "epoch");
-    pos.fit.batch = read_int(archive, "batch");
-    pos.fit.batches_seen = read_int(archive, "batches_seen");
-    torch::Tensor t;
-    archive.read("avg_loss", t);
-    pos.fit.avg_loss = t.item<double>();
-    if (read_int(archive, "has_order") != 0) archive.read("order", pos.fit.order);
-    archive.read("generator", t);
-    run.md.trn_dl.set_generator_state(t);
-    archive.read("rows", t);
-    for (int64_t i = 0; i < t.size(0); ++i) {
-      pos.fit.rows.push_back({static_cast<int64_t>(t[i][0].item<double>()), t[i][1].item<double>(), t[i][2].item<double>()});
-    }
-    return pos;
+    pos = read_position(run, archive);
   } catch (const c10::Error& e) {
-    throw InputError(fmt::format("{}: unreadable or corrupt ({})", path.string(), e.what_without_backtrace()));
+    throw InputError(
+        fmt::format("{}: unreadable or corrupt ({})", path.string(), first_line(e.what_without_backtrace())));
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: unreadable or corrupt ({})", path.string(), first_line(e.what())));
+  }
+  check_position(run, pos, path);
+  return pos;
+}
+
+// Rows of a metrics CSV after the first `keep` data rows, or whose `step` column exceeds
+// `max_step`, were written after the checkpoint (a SIGKILL lands between two checkpoints);
+// the resumed run writes those steps again, so they are dropped first.
+void drop_rows_after(const fs::path& path, size_t step_column, int64_t max_step, int64_t keep) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;
+  std::string line, kept;
+  bool changed = false;
+  for (int64_t row = -1; std::getline(in, line); ++row) {  // row -1 is the header
+    int64_t step = 0;
+    std::istringstream fields(line);
+    std::string field;
+    for (size_t i = 0; i <= step_column && std::getline(fields, field, ','); ++i) {
+      if (i == step_column && row >= 0) step = std::strtoll(field.c_str(), nullptr, 10);
+    }
+    if (row >= keep || step > max_step) {
+      changed = true;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  if (changed) write_file_atomically(path, kept);
+}
+
+// A write killed before its rename leaves ".<name>.tmp.<pid>" beside the file (see
+// write_file_atomically); the file itself is intact, the temp file is litter.
+void remove_stale_temp_files(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp") != std::string::npos && entry.is_regular_file()) {
+      fs::remove(entry.path());
+    }
   }
 }
 
-// Saves a resumable checkpoint every `every` batches and at every epoch end.
+int64_t run_step(const Position& pos) { return pos.steps_before + pos.fit.batches_seen; }
+
+// epochs.csv holds one row per finished epoch; batches.csv one per logged step.
+void drop_metrics_after(const Run& run, const Position& pos, const fs::path& dir) {
+  int64_t epoch_rows = static_cast<int64_t>(pos.fit.rows.size());
+  for (int64_t i = 0; i < pos.fit_index; ++i) epoch_rows += run.config.schedule[static_cast<size_t>(i)].epochs;
+  drop_rows_after(dir / MetricsWriter::kBatchesFile, 4, run_step(pos), INT64_MAX);
+  drop_rows_after(dir / MetricsWriter::kEpochsFile, 3, INT64_MAX, epoch_rows);
+}
+
+// Saves a resumable checkpoint every `every` batches and at every epoch end, and remembers
+// the step of the last one, which a failing run reports as the one it keeps.
 class Checkpointer : public FitObserver {
  public:
-  Checkpointer(Run& run, const Position& pos, fs::path dir, int64_t every)
-      : run_(run), pos_(pos), dir_(std::move(dir)), every_(every) {}
+  Checkpointer(Run& run, const Position& pos, fs::path dir, int64_t every, int64_t& last_saved_step)
+      : run_(run), pos_(pos), dir_(std::move(dir)), every_(every), last_saved_step_(last_saved_step) {}
   void on_batch_end(const BatchEvent& e) override {
     if (every_ > 0 && e.state.batches_seen % every_ == 0) save(e.state);
   }
   void on_epoch_end(const EpochRow& /*row*/, const FitState& state) override { save(state); }
 
  private:
-  void save(const FitState& state) { save_train_state(run_, {pos_.fit_index, pos_.steps_before, state}, dir_); }
+  void save(const FitState& state) {
+    const Position at{pos_.fit_index, pos_.steps_before, state};
+    save_train_state(run_, at, dir_);
+    last_saved_step_ = run_step(at);
+  }
   Run& run_;
   const Position& pos_;
   fs::path dir_;
   int64_t every_;
+  int64_t& last_saved_step_;
+};
+
+// --no-progress still prints the notebook's epoch rows (the progress observer prints them
+// otherwise).
+class EpochRowPrinter : public FitObserver {
+ public:
+  void on_epoch_end(const EpochRow& row, const FitState& /*state*/) override {
+    fmt::print(stdout, "{}\n", format_epoch_row(row));
+    std::fflush(stdout);
+  }
 };
 
 class StopOnSignal : public FitObserver {
@@ -162,19 +377,36 @@ std::string fit_label(const Run& run, int64_t i) {
                      call.epochs, call.lr);
 }
 
-SessionResult run_schedule(Run& run, Position pos, const SessionOptions& options) {
+// fit() names the epoch and batch; the user also needs the fit call and what is left on disk.
+[[noreturn]] void rethrow_non_finite(const NonFiniteLoss& e, int64_t fit_index, int64_t last_saved_step,
+                                     const fs::path& dir) {
+  const auto kept = last_saved_step < 0
+                        ? std::string("no checkpoint was saved yet")
+                        : fmt::format("the last checkpoint (step {} of the run) is kept in {}", last_saved_step,
+                                      dir.string());
+  throw NonFiniteLoss(fmt::format("fit call {}: {}; {}", fit_index + 1, e.what(), kept));
+}
+
+SessionResult run_schedule(Run& run, Position pos, const SessionOptions& options,
+                           int64_t last_saved_step = -1) {
   SessionResult result;
   for (; pos.fit_index < static_cast<int64_t>(run.config.schedule.size()); ++pos.fit_index) {
     const auto call = run.config.schedule[static_cast<size_t>(pos.fit_index)];
     set_lrs(*run.opt, call.lr);
     ProgressObserver progress(fit_label(run, pos.fit_index), run.config.bs);
     MetricsWriter metrics(options.out, options.metrics_every, pos.fit_index, call.lr, pos.steps_before);
-    Checkpointer checkpointer(run, pos, options.out, options.checkpoint_every);
+    Checkpointer checkpointer(run, pos, options.out, options.checkpoint_every, last_saved_step);
     StopOnSignal stop(options.stop_signal);
+    EpochRowPrinter rows;
     std::vector<FitObserver*> observers{&metrics, &checkpointer, &stop};
-    if (options.progress) observers.insert(observers.begin(), &progress);
+    observers.insert(observers.begin(), options.progress ? static_cast<FitObserver*>(&progress) : &rows);
     const auto start = std::chrono::steady_clock::now();
-    auto fitted = fit(run.model, run.md, call.epochs, *run.opt, run.spec->loss, observers, pos.fit, options.device);
+    FitResult fitted;
+    try {
+      fitted = fit(run.model, run.md, call.epochs, *run.opt, run.spec->loss, observers, pos.fit, options.device);
+    } catch (const NonFiniteLoss& e) {
+      rethrow_non_finite(e, pos.fit_index, last_saved_step, options.out);
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!fitted.completed) {
       save_train_state(run, {pos.fit_index, pos.steps_before, fitted.state}, options.out);
@@ -188,6 +420,7 @@ SessionResult run_schedule(Run& run, Position pos, const SessionOptions& options
     pos.steps_before += fitted.state.batches_seen;
     pos.fit = {};
     save_train_state(run, {pos.fit_index + 1, pos.steps_before, pos.fit}, options.out);
+    last_saved_step = pos.steps_before;
   }
   plot_losses(options.out);
   return result;
@@ -209,7 +442,10 @@ SessionResult train_run(RunConfig config, const SessionOptions& options) {
   config.vocab.clear();
   auto run = build_run(std::move(config), options.device);
   fs::create_directories(options.out);
-  for (const char* stale : {MetricsWriter::kBatchesFile, MetricsWriter::kEpochsFile, kTrainStateFile}) {
+  // Everything of an earlier run goes, model.pt included: a new config.json beside an old
+  // model.pt would load (or fail to) as if they belonged together.
+  for (const char* stale :
+       {MetricsWriter::kBatchesFile, MetricsWriter::kEpochsFile, kTrainStateFile, kModelFile, "loss.png"}) {
     fs::remove(options.out / stale);
   }
   write_run_config(options.out, run.config);
@@ -220,13 +456,25 @@ SessionResult resume_run(const SessionOptions& options) {
   auto config = read_run_config(options.out);
   auto run = build_run(std::move(config), options.device);
   auto pos = load_train_state(run, options.out);
-  return run_schedule(run, std::move(pos), options);
+  drop_metrics_after(run, pos, options.out);
+  remove_stale_temp_files(options.out);
+  fmt::print(stderr, "charnn: resuming {} at fit call {}, epoch {}, batch {} (step {})\n", options.out.string(),
+             pos.fit_index + 1, pos.fit.epoch, pos.fit.batch, run_step(pos));
+  const int64_t step = run_step(pos);
+  return run_schedule(run, std::move(pos), options, step);
+}
+
+ResumePoint read_resume_point(const fs::path& dir) {
+  auto run = build_run(read_run_config(dir), torch::kCPU);
+  const auto pos = load_train_state(run, dir);
+  return {pos.fit_index, pos.fit.epoch, pos.fit.batch, run_step(pos)};
 }
 
 LoadedModel load_run_model(const fs::path& dir) {
   auto config = read_run_config(dir);
   const auto& spec = find_model(config.model.model);
   auto model = make_model(config.model);
+  if (fs::is_regular_file(dir / kModelFile)) verify_zip_checksums(dir / kModelFile);
   load_state_dict(*model.module, dir / kModelFile);
   auto vocab = Vocab::from_chars(config.vocab);
   const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);

@@ -37,6 +37,17 @@ SessionResult train_run(RunConfig config, const SessionOptions& options);
 // Continues the run saved in options.out from its last checkpoint.
 SessionResult resume_run(const SessionOptions& options);
 
+// Where a saved run stands: what `--resume` continues from.
+struct ResumePoint {
+  int64_t fit = 0;    // the fit call in progress (0-based; the schedule's length once all are done)
+  int64_t epoch = 0;  // within that fit call
+  int64_t batch = 0;  // the next batch to train in that epoch
+  int64_t step = 0;   // optimizer steps of the whole run so far
+};
+// Reads dir's config.json and train_state.pt (and the corpus, to rebuild the run) and checks
+// that they fit together; anything unreadable, corrupt or foreign throws InputError.
+ResumePoint read_resume_point(const std::filesystem::path& dir);
+
 // A finished (or checkpointed) run's model, ready for sampling.
 struct LoadedModel {
   RunConfig config;
