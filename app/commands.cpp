@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "models/registry.h"
 #include "train/atomic_file.h"
 #include "train/generate.h"
 #include "train/lesson.h"
@@ -20,8 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void check_writable_dir(const std::string& dir, const char* flag) {
+// Creates dir if needed and proves it writable; returns whether it was created here.
+bool check_writable_dir(const std::string& dir, const char* flag) {
   std::error_code ec;
+  const bool existed = fs::exists(dir, ec);
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) {
     throw InputError(fmt::format("{} {}: cannot create directory ({})", flag, dir, ec.message()));
@@ -29,6 +32,13 @@ void check_writable_dir(const std::string& dir, const char* flag) {
   const auto probe = fs::path(dir) / ".charnn-write-test";
   if (!std::ofstream(probe)) throw InputError(fmt::format("{} {}: directory is not writable", flag, dir));
   fs::remove(probe);
+  return !existed;
+}
+
+// A run that fails before writing anything leaves no empty directory behind.
+void remove_if_empty(const std::string& dir) {
+  std::error_code ec;
+  if (fs::is_empty(dir, ec) && !ec) fs::remove(dir, ec);
 }
 
 torch::Device parse_device(const std::string& name) {
@@ -66,7 +76,9 @@ FitCall parse_fit(const std::string& spec) {
     throw InputError(fmt::format("--fit {}: expected EPOCHS@LR, e.g. 4@1e-3", spec));
   }
   if (call.epochs < 1) throw InputError(fmt::format("--fit {}: epochs must be >= 1", spec));
-  if (!(call.lr > 0) || !std::isfinite(call.lr)) throw InputError(fmt::format("--fit {}: learning rate must be > 0", spec));
+  if (!(call.lr > 0) || !std::isfinite(call.lr)) {
+    throw InputError(fmt::format("--fit {}: learning rate must be a finite number > 0", spec));
+  }
   return call;
 }
 
@@ -86,15 +98,26 @@ int run_train(TrainArgs a) {
   options.progress = !a.no_progress;
   options.device = parse_device(a.device);
   options.stop_signal = &g_stop_signal;
-  check_writable_dir(options.out.string(), a.resume.empty() ? "--out" : "--resume");
-  SessionResult result;
-  if (!a.resume.empty()) {
-    result = resume_run(options);
-  } else {
+  if (a.resume.empty()) {
+    // The cheap checks first, before anything touches the disk.
+    try {
+      find_model(a.run.model.model);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(fmt::format("--model: {}", e.what()));
+    }
     if (a.fits.empty()) a.fits.push_back("1@1e-3");
     for (const auto& f : a.fits) a.run.schedule.push_back(parse_fit(f));
     a.run.text = resolve_text(a.run.text);
-    result = train_run(a.run, options);
+  } else if (!fs::is_directory(a.resume)) {
+    throw InputError(fmt::format("--resume {}: no such run directory", a.resume));
+  }
+  const bool created = check_writable_dir(options.out.string(), a.resume.empty() ? "--out" : "--resume");
+  SessionResult result;
+  try {
+    result = a.resume.empty() ? train_run(a.run, options) : resume_run(options);
+  } catch (...) {
+    if (created) remove_if_empty(options.out.string());
+    throw;
   }
   if (!result.completed) return report_stop(result, options.out.string());
   fmt::print(stderr, "charnn: run saved in {} (model.pt, config.json, epochs.csv, batches.csv, loss.png)\n",

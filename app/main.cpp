@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <csignal>
 
 #include "app/commands.h"
@@ -9,6 +11,7 @@
 
 #include "data/errors.h"
 #include "models/registry.h"
+#include "train/threads.h"
 
 namespace {
 
@@ -20,32 +23,65 @@ std::string model_names() {
   return names;
 }
 
+// Integer options get their bounds checked while parsing, so the error names the flag.
+CLI::Validator at_least(int64_t min) {
+  return CLI::Validator(
+      [min](const std::string& value) {
+        int64_t v = 0;
+        return CLI::detail::lexical_cast(value, v) && v < min ? fmt::format("must be >= {}, got {}", min, v)
+                                                             : std::string();
+      },
+      fmt::format("INT>={}", min));
+}
+
 void add_train(CLI::App& app, TrainArgs& a) {
   auto* train = app.add_subcommand("train", "Train a lesson model on a text, with progress and per-epoch losses");
-  train->add_option("--model", a.run.model.model, "One of: " + model_names())->capture_default_str();
-  train->add_option("--fit", a.fits, "A fit call EPOCHS@LR, repeatable, run in order (default: 1@1e-3)");
-  train->add_flag("--identity-init", a.run.model.identity_init, "Copy eye(n_hidden) into rnn.weight_hh_l0");
-  train->add_option("--seed", a.run.seed, "Seed for the initial weights and the batch order")->capture_default_str();
-  train->add_option("--text", a.run.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)");
-  train->add_option("--out", a.out, "Run directory: checkpoint, config, metrics, loss.png")->capture_default_str();
-  train->add_option("--resume", a.resume, "Continue the run saved in this directory");
-  train->add_option("--bs", a.run.bs, "Training batch size (validation uses 2x)")->capture_default_str();
-  train->add_option("--window", a.run.window, "Characters per input window (default: the lesson's)");
-  train->add_option("--n-fac", a.run.model.n_fac, "Embedding size")->capture_default_str();
-  train->add_option("--n-hidden", a.run.model.n_hidden, "Hidden size")->capture_default_str();
-  train->add_option("--max-chars", a.run.max_chars, "Train on the first N characters only (0 = all)");
-  train->add_option("--metrics-every", a.metrics_every, "Batches between rows of batches.csv")->capture_default_str();
-  train->add_option("--checkpoint-every", a.checkpoint_every, "Batches between resumable checkpoints")
-      ->capture_default_str();
+  // Options that define the run; --resume takes them from the run's config.json instead.
+  std::vector<CLI::Option*> run_defining{
+      train->add_option("--model", a.run.model.model, "One of: " + model_names())->capture_default_str(),
+      train->add_option("--fit", a.fits, "A fit call EPOCHS@LR, repeatable, run in order (default: 1@1e-3)"),
+      train->add_flag("--identity-init", a.run.model.identity_init, "Copy eye(n_hidden) into rnn.weight_hh_l0"),
+      train->add_option("--seed", a.run.seed, "Seed for the initial weights and the batch order")->capture_default_str(),
+      train->add_option("--text", a.run.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)"),
+      train->add_option("--out", a.out, "Run directory: checkpoint, config, metrics, loss.png")->capture_default_str(),
+      train->add_option("--bs", a.run.bs, "Training batch size (validation uses 2x)")
+          ->capture_default_str()
+          ->check(at_least(1)),
+      train->add_option("--window", a.run.window, "Characters per input window (default: the lesson's)")
+          ->check(at_least(1)),
+      train->add_option("--n-fac", a.run.model.n_fac, "Embedding size")->capture_default_str()->check(at_least(1)),
+      train->add_option("--n-hidden", a.run.model.n_hidden, "Hidden size")->capture_default_str()->check(at_least(1)),
+      train->add_option("--max-chars", a.run.max_chars, "Train on the first N characters only (0 = all)")
+          ->check(at_least(0)),
+  };
+  auto* resume = train->add_option("--resume", a.resume,
+                                   "Continue the run saved in this directory, with its own settings "
+                                   "(the options above come from its config.json; the ones below apply "
+                                   "to this process and are not remembered)");
+  for (auto* option : run_defining) resume->excludes(option);
+  train->add_option("--metrics-every", a.metrics_every, "Batches between rows of batches.csv (0 = none)")
+      ->capture_default_str()
+      ->check(at_least(0));
+  train->add_option("--checkpoint-every", a.checkpoint_every,
+                    "Batches between resumable checkpoints (0 = only at epoch ends)")
+      ->capture_default_str()
+      ->check(at_least(0));
   train->add_option("--device", a.device, "cpu, cuda, cuda:N")->capture_default_str();
   train->add_flag("--no-progress", a.no_progress, "Print only the epoch rows");
+  train->footer(
+      "Ctrl-C (SIGINT) or SIGTERM stops at the next batch boundary, saves a resumable checkpoint and exits "
+      "with 128+signal; a second one quits at once (the last checkpoint stays intact). A NaN or infinite "
+      "training loss stops the run with exit status 1, keeping the last checkpoint.");
 }
 
 void add_sample(CLI::App& app, SampleArgs& a) {
   auto* sample = app.add_subcommand("sample", "Generate text from a trained run (the notebook's get_next_n)");
   sample->add_option("--checkpoint", a.checkpoint, "A run directory written by `charnn train`")->required();
-  sample->add_option("--prompt", a.prompt, "Text to continue, at least one window long")->required();
-  sample->add_option("-n", a.n, "Characters to generate")->capture_default_str();
+  sample->add_option("--prompt", a.prompt,
+                     "Text to continue: at least one window long (3 characters for char3-model, 8 for the "
+                     "others, or the run's --window), and only characters of the run's vocabulary")
+      ->required();
+  sample->add_option("-n", a.n, "Characters to generate")->capture_default_str()->check(at_least(0));
   auto* greedy = sample->add_flag("--greedy", a.greedy, "Always take the most likely character (default)");
   sample->add_option("--temperature", a.temperature, "Sample from softmax(logits / T) instead")->excludes(greedy);
   sample->add_option("--seed", a.seed, "Seed for --temperature sampling")->capture_default_str();
@@ -60,11 +96,25 @@ void add_lesson(CLI::App& app, LessonArgs& a) {
   lesson->add_option("--only", a.only, "Run only these sections (names as in the table)");
 }
 
-extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+// The first SIGINT/SIGTERM asks training to stop at a batch boundary; the handler then steps
+// aside, so a second one ends the process at once. Only async-signal-safe calls here.
+extern "C" void on_stop_signal(int sig) {
+  g_stop_signal.store(sig);
+  std::signal(sig, SIG_DFL);
+  static const char note[] = "\ncharnn: stopping at the next batch boundary (signal again to quit now)\n";
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, note, sizeof note - 1);
+}
+
+// CLI11's parse errors, as one "charnn: error:" line like every other error.
+std::string one_line_failure(const CLI::App* /*app*/, const CLI::Error& e) {
+  return fmt::format("charnn: error: {} (see --help)\n", e.what());
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // LibTorch's OpenMP pool and OpenBLAS's pthread pool must not fight for the cores.
+  charnn::configure_threads();
   CLI::App app{"charnn: the fastai lesson-6 character-level RNNs in C++ (LibTorch)"};
   app.require_subcommand(1);
   TrainArgs train;
@@ -73,10 +123,12 @@ int main(int argc, char** argv) {
   add_train(app, train);
   add_sample(app, sample);
   add_lesson(app, lesson);
+  app.failure_message(one_line_failure);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and friends exit 0; every usage error exits 2, as usual for a command line.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
