@@ -1,0 +1,55 @@
+#pragma once
+// What the bad-input and resume tests share: the one-error-line check and small runs.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli_process.h"
+
+namespace charnn::test {
+
+// A bad input ends one way: the given exit status, nothing on stdout, and exactly one line
+// on stderr, "charnn: error: ..." containing `expected`.
+inline void expect_error(const CliResult& r, const std::string& expected, int exit_code = 1) {
+  INFO("stderr: " << r.err);
+  INFO("stdout: " << r.out);
+  CHECK(r.term_signal == 0);
+  CHECK(r.exit_code == exit_code);
+  CHECK(r.out.empty());
+  const auto lines = r.err_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("charnn: error: ", 0) == 0);
+  CHECK_THAT(lines[0], Catch::Matchers::Contains(expected));
+}
+
+inline void expect_success(const CliResult& r) {
+  INFO("stderr: " << r.err);
+  INFO("stdout: " << r.out);
+  REQUIRE(r.term_signal == 0);
+  REQUIRE(r.exit_code == 0);
+}
+
+// Arguments for a short, quiet training run on `text` into `out`.
+inline std::vector<std::string> train_args(const std::filesystem::path& text, const std::filesystem::path& out,
+                                           std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"train", "--no-progress", "--text", text.string(), "--out", out.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// A small trained run (a few hundred milliseconds of training) to sample from.
+inline std::filesystem::path tiny_run(const std::filesystem::path& dir, const std::string& text,
+                                      const std::string& model = "char-rnn", const std::string& n_hidden = "16") {
+  const auto corpus = dir / "tiny.txt";
+  const auto out = dir / "tiny-run";
+  write_file(corpus, text);
+  expect_success(run_cli(train_args(corpus, out,
+                                    {"--model", model, "--n-hidden", n_hidden, "--n-fac", "8", "--bs", "64",
+                                     "--fit", "1@1e-2"}),
+                         dir, "tiny-train"));
+  return out;
+}
+
+}  // namespace charnn::test

@@ -1,0 +1,141 @@
+#include "cli_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace charnn::test {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> CliResult::err_lines() const {
+  std::vector<std::string> lines;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+CliProcess::CliProcess(const std::vector<std::string>& args, const fs::path& log_dir, const std::string& tag)
+    : out_(log_dir / (tag + ".stdout")), err_(log_dir / (tag + ".stderr")) {
+  fs::create_directories(log_dir);
+  std::vector<std::string> argv_store{CHARNN_CLI_PATH};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error(std::string("cannot start ") + CHARNN_CLI_PATH);
+}
+
+CliProcess::~CliProcess() {
+  if (pid_ > 0 && !reaped_) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+  }
+}
+
+void CliProcess::send(int sig) const { ::kill(pid_, sig); }
+
+bool CliProcess::running() {
+  if (reaped_) return false;
+  if (::waitpid(pid_, &status_, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+CliResult CliProcess::wait(std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status_, 0);
+      reaped_ = true;
+      throw std::runtime_error("charnn did not finish within " + std::to_string(timeout.count()) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CliResult r;
+  if (WIFEXITED(status_)) r.exit_code = WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) r.term_signal = WTERMSIG(status_);
+  r.out = read_file(out_);
+  r.err = read_file(err_);
+  return r;
+}
+
+CliResult run_cli(const std::vector<std::string>& args, const fs::path& log_dir, const std::string& tag) {
+  return CliProcess(args, log_dir, tag).wait();
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const auto dir = fs::path(CHARNN_BINARY_DIR) / "test-cli" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string synthetic_text(size_t n, uint32_t seed) {
+  static const char* const kWords[] = {
+      "the", "a", "of", "and", "to", "in", "is", "that", "it", "was", "for", "on", "are", "with",
+      "as", "his", "they", "be", "at", "one", "have", "this", "from", "or", "had", "by", "word",
+      "but", "what", "some", "we", "can", "out", "other", "were", "all", "there", "when", "up",
+      "use", "your", "how", "said", "an", "each", "she", "which", "do", "their", "time", "if",
+      "will", "way", "about", "many", "then", "them", "write", "would", "like", "so", "these",
+      "her", "long", "make", "thing", "see", "him", "two", "has", "look", "more", "day", "could",
+      "go", "come", "did", "number", "sound", "no", "most", "people", "my", "over", "know",
+      "water", "than", "call", "first", "who", "may", "down", "side", "been", "now", "find"};
+  constexpr size_t kCount = sizeof(kWords) / sizeof(kWords[0]);
+  uint32_t state = seed;
+  auto next = [&state] { return (state = state * 1664525u + 1013904223u) >> 8; };
+  std::string text;
+  size_t line = 0;
+  while (text.size() < n) {
+    std::string word = kWords[next() % kCount];
+    if (line == 0) word[0] = static_cast<char>(word[0] - 'a' + 'A');
+    text += word;
+    line += word.size() + 1;
+    const uint32_t r = next() % 16;
+    text += line > 60 ? ".\n" : (r == 0 ? ", " : (r == 1 ? "; " : " "));
+    if (line > 60) line = 0;
+  }
+  text.resize(n);
+  return text;
+}
+
+std::vector<std::string> csv_rows(const fs::path& path) {
+  std::vector<std::string> rows;
+  std::istringstream in(read_file(path));
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) rows.push_back(line);
+  return rows;
+}
+
+}  // namespace charnn::test

@@ -1,0 +1,61 @@
+#pragma once
+// Runs the real charnn binary (the one this build made) as a child process: its exit
+// status, what it printed, and signals sent to it while it runs. Output goes to files, so
+// a chatty child can never block on a full pipe.
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace charnn::test {
+
+struct CliResult {
+  int exit_code = -1;   // the status it exited with; -1 when a signal killed it
+  int term_signal = 0;  // the signal that killed it; 0 when it exited
+  std::string out;      // stdout
+  std::string err;      // stderr
+  std::vector<std::string> err_lines() const;
+};
+
+class CliProcess {
+ public:
+  // Starts `charnn args...` with stdin from /dev/null; stdout and stderr go to
+  // log_dir/<tag>.stdout and .stderr.
+  CliProcess(const std::vector<std::string>& args, const std::filesystem::path& log_dir,
+             const std::string& tag = "charnn");
+  CliProcess(const CliProcess&) = delete;
+  CliProcess& operator=(const CliProcess&) = delete;
+  ~CliProcess();  // a child still running (a failed test) is killed, never left behind
+
+  void send(int sig) const;
+  bool running();
+  // Throws std::runtime_error (after killing the child) if it outlives the timeout.
+  CliResult wait(std::chrono::seconds timeout = std::chrono::seconds(180));
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::filesystem::path out_, err_;
+};
+
+// Runs charnn to completion.
+CliResult run_cli(const std::vector<std::string>& args, const std::filesystem::path& log_dir,
+                  const std::string& tag = "charnn");
+
+// An empty directory for one test under the build tree (left there to look at afterwards).
+std::filesystem::path fresh_dir(const std::string& name);
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& bytes);
+
+// A deterministic, learnable English-like text of exactly n ASCII characters (lines of
+// words drawn from a small list by a fixed LCG), so no test depends on the corpus download.
+std::string synthetic_text(size_t n, uint32_t seed = 1);
+
+// Data rows of a CSV file (the header dropped).
+std::vector<std::string> csv_rows(const std::filesystem::path& path);
+
+}  // namespace charnn::test
