@@ -1,0 +1,133 @@
+// The trainer's fastai semantics and a smoke run of every model.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "data/split.h"
+#include "train/fit.h"
+#include "train/loss.h"
+#include "train/report.h"
+#include "support.h"
+
+using namespace charnn;
+
+TEST_CASE("epoch rows print as the notebook printed them", "[train][report]") {
+  CHECK(format_epoch_row({0, 2.096268, 6.528491}) == "[ 0.       2.09627  6.52849]");
+  CHECK(format_epoch_row({3, 1.529891, 1.549421}) == "[ 3.       1.52989  1.54942]");
+  CHECK(format_epoch_row({1, 1.464821, 1.503901}) == "[ 1.       1.46482  1.5039 ]");
+  CHECK(format_epoch_row({10, 1.420271, 1.390281}) == "[ 10.        1.42027   1.39028]");
+}
+
+TEST_CASE("nll_loss_seq flattens the targets sequence-major", "[train][loss]") {
+  // Position (t, b) predicts class t*2+b with certainty; targets are given [B, seq].
+  const int64_t sl = 3, bs = 2, nh = 6;
+  auto inp = torch::full({sl, bs, nh}, -30.0);
+  for (int64_t t = 0; t < sl; ++t)
+    for (int64_t b = 0; b < bs; ++b) inp[t][b][t * bs + b] = 0.0;
+  auto targ = torch::tensor({0, 2, 4, 1, 3, 5}, torch::kInt64).view({bs, sl});
+  CHECK(nll_loss_seq(inp, targ).item<double>() == Approx(0.0).margin(1e-9));
+  CHECK(nll_loss_seq(inp, targ.t().contiguous().view({bs, sl})).item<double>() > 1.0);
+}
+
+TEST_CASE("fit: smoothed loss is fastai's debiased EMA across the fit call", "[train][fit]") {
+  FitState s;
+  s.batches_seen = 1;
+  s.avg_loss = 0.02 * 4.0;
+  CHECK(s.smoothed() == Approx(4.0));
+  s.batches_seen = 2;
+  s.avg_loss = 0.98 * 0.08 + 0.02 * 3.0;
+  CHECK(s.smoothed() == Approx((0.98 * 0.08 + 0.06) / (1 - 0.98 * 0.98)));
+}
+
+TEST_CASE("set_lrs changes the rate and keeps Adam's moments and step count", "[train][fit]") {
+  // Two Adam steps on sum(w^2), the second after set_lrs; the expected values follow
+  // torch.optim.Adam's update with the moments and step count carried over.
+  auto w = torch::tensor({0.5, -1.5, 2.0}, torch::TensorOptions().dtype(torch::kFloat64).requires_grad(true));
+  torch::optim::Adam opt({w}, torch::optim::AdamOptions(1e-2));
+  auto step = [&] {
+    opt.zero_grad();
+    (w * w).sum().backward();
+    opt.step();
+  };
+  auto p = w.detach().clone();
+  step();
+  set_lrs(opt, 1e-4);
+  step();
+  CHECK(static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr() == 1e-4);
+
+  const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  auto g = 2 * p;
+  auto m = (1 - b1) * g, v = (1 - b2) * g * g;
+  p = p - 1e-2 * (m / (1 - b1)) / ((v / (1 - b2)).sqrt() + eps);
+  g = 2 * p;
+  m = b1 * m + (1 - b1) * g;
+  v = b2 * v + (1 - b2) * g * g;
+  p = p - 1e-4 * (m / (1 - b1 * b1)) / ((v / (1 - b2 * b2)).sqrt() + eps);
+  CHECK(torch::allclose(w.detach(), p, 0, 1e-12));
+}
+
+namespace {
+
+struct Track : FitObserver {
+  int64_t steps = 0;
+  double first = 0;
+  void on_batch_end(const BatchEvent& e) override {
+    if (steps++ == 0) first = e.loss;
+  }
+};
+
+}  // namespace
+
+// A few hundred batches of each model on the corpus's first 200 000 characters must take
+// the loss from ln(85) ~ 4.44 to below a bound well under what an untrained model gives.
+TEST_CASE("smoke: every lesson model learns", "[train][smoke]") {
+  auto full = load_corpus(test::nietzsche_path());
+  full.text.resize(200000);
+  const auto corpus = corpus_from_utf8(encode_utf8(full.text), full.name);
+  struct Case {
+    const char* model;
+    bool identity;
+    double lr;
+    int64_t epochs;
+    double bound;  // smoothed training loss and validation loss must end below this
+  };
+  for (const auto& c : {Case{"char3-model", false, 1e-2, 2, 2.6}, Case{"char-loop-model", false, 1e-2, 1, 2.6},
+                        Case{"char-loop-concat-model", false, 1e-3, 1, 2.6}, Case{"char-rnn", false, 1e-3, 1, 2.6},
+                        Case{"char-seq-rnn", false, 1e-3, 4, 2.9}, Case{"char-seq-rnn", true, 1e-2, 4, 2.6}}) {
+    SECTION(std::string(c.model) + (c.identity ? " identity" : "")) {
+      const auto& spec = find_model(c.model);
+      const int64_t cs = default_window(spec.layout);
+      const auto windows = make_windows(corpus, spec.layout, cs);
+      auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), cs), windows, 512, 0);
+      torch::manual_seed(0);
+      auto model = make_model({c.model, corpus.vocab.size(), 42, 256, c.identity});
+      torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(c.lr));
+      Track track;
+      const auto result = fit(model, md, c.epochs, opt, spec.loss, {&track});
+      INFO(c.model << ": " << track.steps << " batches, first loss " << track.first << ", smoothed "
+                   << result.state.smoothed() << ", val " << result.rows.back().val_loss);
+      CHECK(track.first > 4.0);
+      CHECK(track.steps >= 150);
+      CHECK(result.rows.back().trn_loss < c.bound);
+      if (spec.layout != Layout::ThreeChar) CHECK(result.rows.back().val_loss < c.bound);  // one-row val is noise
+      WARN(c.model << (c.identity ? " identity" : "") << ": " << track.steps << " batches, smoothed "
+                   << result.rows.back().trn_loss << ", val " << result.rows.back().val_loss);
+    }
+  }
+}
+
+TEST_CASE("fit: a non-finite loss stops before the step, naming epoch and batch", "[train][fit]") {
+  auto corpus = corpus_from_utf8("the quick brown fox jumps over the lazy dog. the end.", "tiny");
+  const auto windows = make_windows(corpus, Layout::Overlapping, 8);
+  auto md = from_arrays(lesson_val_idxs(Layout::Overlapping, windows.rows(), 8), windows, 8, 0);
+  auto model = make_model({"char-rnn", corpus.vocab.size(), 4, 8, false});
+  {
+    torch::NoGradGuard no_grad;
+    model.module->named_parameters()["l_out.bias"].fill_(std::nan(""));
+  }
+  const auto before = model.module->named_parameters()["e.weight"].clone();
+  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(1e-3));
+  CHECK_THROWS_WITH(fit(model, md, 1, opt, LossKind::Nll),
+                    Catch::Matchers::Contains("training loss is nan at epoch 0, batch 0 (step 1"));
+  CHECK(torch::equal(before, model.module->named_parameters()["e.weight"]));
+}

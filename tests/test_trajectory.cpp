@@ -1,0 +1,73 @@
+// Training-trajectory parity: from the same initial weights, batch order and learning
+// rate, the C++ fit reproduces every per-batch loss and epoch row of the Python reference
+// (notebooks-ref/trajectory.py, run by the python_trajectory fixture).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "data/split.h"
+#include "train/checkpoint.h"
+#include "train/fit.h"
+#include "support.h"
+
+using namespace charnn;
+
+namespace {
+
+struct RecordLosses : FitObserver {
+  std::vector<double> losses;
+  void on_batch_end(const BatchEvent& e) override { losses.push_back(e.loss); }
+};
+
+double relative(double ours, double theirs) { return std::abs(ours - theirs) / std::max(std::abs(theirs), 1e-12); }
+
+void check_trajectory(const std::string& name) {
+  const auto dir = std::filesystem::path(CHARNN_BINARY_DIR) / "reference" / "trajectory" / name;
+  std::ifstream in(dir / "trajectory.json");
+  REQUIRE_FALSE(test::torch_python().empty());
+  REQUIRE(in.good());
+  const auto ref = nlohmann::json::parse(in);
+
+  auto corpus = load_corpus(test::nietzsche_path());
+  corpus.text.resize(ref.at("chars").get<size_t>());
+  corpus = corpus_from_utf8(encode_utf8(corpus.text), corpus.name);
+  ModelConfig config;
+  config.model = ref.at("model").get<std::string>();
+  config.vocab_size = corpus.vocab.size();
+  config.identity_init = ref.at("identity_init").get<bool>();
+  const auto& spec = find_model(config.model);
+  const int64_t cs = default_window(spec.layout);
+  const auto windows = make_windows(corpus, spec.layout, cs);
+  auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), cs), windows, 512, ref.at("seed").get<uint64_t>());
+  auto model = make_model(config);
+  load_state_dict(*model.module, dir / "init.pt");
+  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(ref.at("lr").get<double>()));
+  RecordLosses record;
+  const auto result = fit(model, md, ref.at("epochs").get<int64_t>(), opt, spec.loss, {&record});
+
+  const auto theirs = ref.at("losses").get<std::vector<double>>();
+  REQUIRE(record.losses.size() == theirs.size());
+  REQUIRE(theirs.size() >= 50);
+  double worst = 0;
+  for (size_t i = 0; i < theirs.size(); ++i) worst = std::max(worst, relative(record.losses[i], theirs[i]));
+  INFO(name << ": " << theirs.size() << " steps, worst relative loss difference " << worst);
+  CHECK(worst <= 1e-5);
+  const auto rows = ref.at("rows");
+  REQUIRE(result.rows.size() == rows.size());
+  for (size_t e = 0; e < rows.size(); ++e) {
+    CHECK(relative(result.rows[e].trn_loss, rows[e][1].get<double>()) <= 1e-5);
+    CHECK(relative(result.rows[e].val_loss, rows[e][2].get<double>()) <= 1e-5);
+  }
+  WARN(name << ": worst relative per-batch loss difference over " << theirs.size() << " steps: " << worst);
+}
+
+}  // namespace
+
+TEST_CASE("trajectory parity with the Python reference", "[python][trajectory]") {
+  for (const char* name : {"char3-model", "char-loop-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn",
+                           "char-seq-rnn-identity"}) {
+    SECTION(name) { check_trajectory(name); }
+  }
+}
