@@ -26,5 +26,5 @@ endforeach()
 if(NOT CHARNN_TORCH_PYTHON)
   message(WARNING "No Python interpreter here can `import torch, numpy` "
                   "(tried: ${_charnn_python_candidates}). The parity tests against the Python reference "
-                  "are not registered. On Debian: apt-get install python3-torch, or set CHARNN_PYTHON.")
+                  "will fail saying so. On Debian: apt-get install python3-torch, or set CHARNN_PYTHON.")
 endif()
