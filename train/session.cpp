@@ -3,13 +3,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <array>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "data/layouts.h"
@@ -20,6 +18,7 @@
 #include "train/observers.h"
 #include "train/plot.h"
 #include "train/report.h"
+#include "train/zip_check.h"
 
 namespace charnn {
 namespace {
@@ -118,54 +117,6 @@ torch::Tensor read_tensor(torch::serialize::InputArchive& a, const char* key) {
 }
 
 int64_t read_int(torch::serialize::InputArchive& a, const char* key) { return read_tensor(a, key).item<int64_t>(); }
-
-uint32_t crc32(const unsigned char* p, size_t n) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-uint32_t le(const std::string& b, size_t at, int bytes) {
-  uint32_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<size_t>(i)]);
-  return v;
-}
-
-// LibTorch's zip reader skips the CRC-32 checks (its miniz is built without them), so a
-// flipped byte inside tensor data would load silently as a wrong weight. Check every stored
-// record against the central directory first. Anything this walk does not understand (no
-// end record, zip64, compression) is left to LibTorch's reader to accept or reject.
-void verify_zip_checksums(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (b.size() < 22) return;
-  size_t eocd = b.size() - 22;
-  while (eocd > 0 && le(b, eocd, 4) != 0x06054b50u && b.size() - eocd < 22 + 65535) --eocd;
-  if (le(b, eocd, 4) != 0x06054b50u) return;
-  const uint32_t entries = le(b, eocd + 10, 2), dir_offset = le(b, eocd + 16, 4);
-  size_t p = dir_offset;
-  for (uint32_t i = 0; i < entries && p + 46 <= b.size() && le(b, p, 4) == 0x02014b50u; ++i) {
-    const uint32_t method = le(b, p + 10, 2), crc = le(b, p + 16, 4), size = le(b, p + 20, 4);
-    const uint32_t name_len = le(b, p + 28, 2), local = le(b, p + 42, 4);
-    const std::string name = b.substr(p + 46, name_len);
-    p += 46 + name_len + le(b, p + 30, 2) + le(b, p + 32, 2);
-    if (method != 0 || size == 0xFFFFFFFFu || local + 30 > b.size() || le(b, local, 4) != 0x04034b50u) continue;
-    const size_t data = local + 30 + le(b, local + 26, 2) + le(b, local + 28, 2);
-    if (data + size > b.size() ||
-        crc32(reinterpret_cast<const unsigned char*>(b.data()) + data, size) != crc) {
-      throw InputError(fmt::format("{}: record '{}' fails its CRC-32 check; the file is corrupt", path.string(), name));
-    }
-  }
-}
 
 // c10::Error messages run over several lines (and may carry a backtrace); one is enough.
 std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
@@ -267,7 +218,7 @@ Position read_position(Run& run, torch::serialize::InputArchive& archive) {
 Position load_train_state(Run& run, const fs::path& dir) {
   const auto path = dir / kTrainStateFile;
   if (!fs::exists(path)) throw InputError(fmt::format("{}: missing; nothing to resume", path.string()));
-  verify_zip_checksums(path);
+  verify_zip_records(path);
   Position pos;
   try {
     torch::serialize::InputArchive archive;
@@ -474,7 +425,7 @@ LoadedModel load_run_model(const fs::path& dir) {
   auto config = read_run_config(dir);
   const auto& spec = find_model(config.model.model);
   auto model = make_model(config.model);
-  if (fs::is_regular_file(dir / kModelFile)) verify_zip_checksums(dir / kModelFile);
+  if (fs::is_regular_file(dir / kModelFile)) verify_zip_records(dir / kModelFile);
   load_state_dict(*model.module, dir / kModelFile);
   auto vocab = Vocab::from_chars(config.vocab);
   const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
