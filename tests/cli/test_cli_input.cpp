@@ -32,6 +32,16 @@ CliResult train_on_bytes(const fs::path& dir, const std::string& bytes, std::vec
   return run_cli(train_args(dir / "text.txt", dir / "run", std::move(extra)), dir);
 }
 
+// The offset of the first data byte of the zip's first record (a torch.save file stores its
+// records uncompressed): flipping it changes content that only the CRC-32 covers.
+size_t first_record_data(const std::string& zip) {
+  REQUIRE(zip.size() > 30);
+  REQUIRE(zip.compare(0, 4, "PK\x03\x04") == 0);
+  const auto u16 = [&](size_t at) { return static_cast<size_t>(static_cast<unsigned char>(zip[at])) |
+                                           static_cast<size_t>(static_cast<unsigned char>(zip[at + 1])) << 8; };
+  return 30 + u16(26) + u16(28);
+}
+
 CliResult sample(const fs::path& run, const std::string& prompt, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"sample", "--checkpoint", run.string(), "--prompt", prompt, "-n", "20"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -276,7 +286,7 @@ TEST_CASE("checkpoint: corrupt bytes in model.pt", "[cli][checkpoint]") {
   }
   // A single flipped bit in the first tensor's data, which LibTorch's reader alone accepts.
   auto flipped = original;
-  flipped[200] = static_cast<char>(flipped[200] ^ 0x01);
+  flipped[first_record_data(original)] ^= 0x01;
   write_file(run / "model.pt", flipped);
   expect_error(sample(run, "the water"),
                (run / "model.pt").string() + ": record 'archive/data/0' fails its CRC-32 check; the file is corrupt");
@@ -315,11 +325,17 @@ TEST_CASE("resume: train_state.pt missing, truncated, corrupt or from another ru
   // Truncated.
   write_file(state, bytes.substr(0, bytes.size() / 2));
   expect_error(resume(), state.string() + ": unreadable or corrupt (");
-  // Corrupt: every 97th byte inverted.
+  // Corrupt all over: every 97th byte inverted (the zip structure or the pickle may be hit first).
   auto corrupt = bytes;
   for (size_t i = 0; i < corrupt.size(); i += 97) corrupt[i] = static_cast<char>(~corrupt[i]);
   write_file(state, corrupt);
-  expect_error(resume(), state.string() + ": record 'archive/data/");
+  expect_error(resume(), state.string() + ": ");
+  CHECK_THAT(resume().err, Catch::Matchers::Contains("corrupt"));
+  // One flipped bit inside a record, which LibTorch's reader alone would accept.
+  corrupt = bytes;
+  corrupt[first_record_data(bytes)] ^= 0x01;
+  write_file(state, corrupt);
+  expect_error(resume(), state.string() + ": record 'archive/");
   CHECK_THAT(resume().err, Catch::Matchers::EndsWith("fails its CRC-32 check; the file is corrupt\n"));
   // From a run with another hidden size: Module::load would silently resize the model.
   const auto other = tiny_run(fresh_dir("resume-bad-state-donor"), synthetic_text(3000), "char-rnn", "24");
