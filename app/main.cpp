@@ -101,7 +101,8 @@ void add_lesson(CLI::App& app, LessonArgs& a) {
 extern "C" void on_stop_signal(int sig) {
   g_stop_signal.store(sig);
   std::signal(sig, SIG_DFL);
-  static const char note[] = "\ncharnn: stopping at the next batch boundary (signal again to quit now)\n";
+  static const char note[] =
+      "\ncharnn: stopping at the next batch boundary (signal again to quit at once, without saving)\n";
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, note, sizeof note - 1);
 }
 
