@@ -38,6 +38,7 @@ struct LessonArgs {
   uint64_t seed = 0;
   bool quick = false;
   std::vector<std::string> only;  // section names; empty = all
+  int64_t shards = 0;
 };
 
 // "4@1e-3" -> {4, 1e-3}; throws InputError naming the malformed value.

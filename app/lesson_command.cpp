@@ -79,6 +79,7 @@ int run_lesson(const LessonArgs& a) {
     config.seed = a.seed;
     config.text = resolve_text(a.text);
     config.max_chars = a.quick ? kQuickChars : 0;
+    config.shards = a.shards;
     SessionOptions options;
     options.out = std::filesystem::path(a.out) / section.name;
     options.stop_signal = &g_stop_signal;

@@ -53,6 +53,11 @@ void add_train(CLI::App& app, TrainArgs& a) {
       train->add_option("--n-hidden", a.run.model.n_hidden, "Hidden size")->capture_default_str()->check(at_least(1)),
       train->add_option("--max-chars", a.run.max_chars, "Train on the first N characters only (0 = all)")
           ->check(at_least(0)),
+      train->add_option("--shards", a.run.shards,
+                        "Threads each batch is cut across (0 = one per core; 1 = the plain step, "
+                        "bit for bit PyTorch's)")
+          ->capture_default_str()
+          ->check(at_least(0)),
   };
   auto* resume = train->add_option("--resume", a.resume,
                                    "Continue the run saved in this directory, with its own settings "
@@ -94,6 +99,9 @@ void add_lesson(CLI::App& app, LessonArgs& a) {
   lesson->add_option("--out", a.out, "Directory for the runs and lesson.md / lesson.csv")->capture_default_str();
   lesson->add_option("--seed", a.seed, "Seed for every run")->capture_default_str();
   lesson->add_option("--only", a.only, "Run only these sections (names as in the table)");
+  lesson->add_option("--shards", a.shards, "Threads each batch is cut across (0 = one per core; 1 = plain)")
+      ->capture_default_str()
+      ->check(at_least(0));
 }
 
 // The first SIGINT/SIGTERM asks training to stop at a batch boundary; the handler then steps

@@ -7,6 +7,7 @@
 #include "train/fit.h"
 #include "train/loss.h"
 #include "train/report.h"
+#include "train/sharded_step.h"
 #include "support.h"
 
 using namespace charnn;
@@ -103,7 +104,7 @@ TEST_CASE("smoke: every lesson model learns", "[train][smoke]") {
       auto model = make_model({c.model, corpus.vocab.size(), 42, 256, c.identity});
       torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(c.lr));
       Track track;
-      const auto result = fit(model, md, c.epochs, opt, spec.loss, {&track});
+      const auto result = fit(model, md, c.epochs, opt, spec.loss, {&track}, {}, torch::kCPU, resolve_shards(0));
       INFO(c.model << ": " << track.steps << " batches, first loss " << track.first << ", smoothed "
                    << result.state.smoothed() << ", val " << result.rows.back().val_loss);
       CHECK(track.first > 4.0);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "train/loss.h"
+#include "train/sharded_step.h"
 
 namespace charnn {
 namespace {
@@ -17,20 +18,24 @@ bool any_stop(const std::vector<FitObserver*>& observers) {
   return stop;
 }
 
-double train_batch(LessonModel& model, const Batch& batch, torch::optim::Optimizer& opt,
-                   LossKind loss_kind, const torch::Device& device, const FitState& state) {
-  auto out = model.forward(batch.xs.to(device));
-  opt.zero_grad();
-  auto loss = lesson_loss(loss_kind, out, batch.y.to(device));
-  const double value = loss.item<double>();
+double train_batch(LessonModel& model, const Batch& batch, torch::optim::Optimizer& opt, LossKind loss_kind,
+                   const torch::Device& device, const FitState& state, ShardedStep& step) {
+  const double value = step.loss_and_grads(model, loss_kind, batch, device);
   if (!std::isfinite(value)) {
     throw NonFiniteLoss(fmt::format("training loss is {} at epoch {}, batch {} (step {} of this fit); "
                                     "stopped before applying it",
                                     value, state.epoch, state.batch, state.batches_seen + 1));
   }
-  loss.backward();
   opt.step();
   return value;
+}
+
+double validate(LessonModel& model, DataLoader& dl, LossKind loss, const torch::Device& device, ShardedStep& step) {
+  model.module->eval();
+  const auto order = dl.epoch_order();
+  double total = 0.0;
+  for (int64_t i = 0; i < dl.num_batches(); ++i) total += step.loss(model, loss, dl.batch(order, i), device);
+  return dl.num_batches() == 0 ? 0.0 : total / static_cast<double>(dl.num_batches());
 }
 
 }  // namespace
@@ -44,21 +49,15 @@ void set_lrs(torch::optim::Optimizer& opt, double lr) {
 }
 
 double validate(LessonModel& model, DataLoader& dl, LossKind loss, const torch::Device& device) {
-  torch::NoGradGuard no_grad;
-  model.module->eval();
-  const auto order = dl.epoch_order();
-  double total = 0.0;
-  for (int64_t i = 0; i < dl.num_batches(); ++i) {
-    auto batch = dl.batch(order, i);
-    total += lesson_loss(loss, model.forward(batch.xs.to(device)), batch.y.to(device)).item<double>();
-  }
-  return dl.num_batches() == 0 ? 0.0 : total / static_cast<double>(dl.num_batches());
+  ShardedStep plain(1);
+  return validate(model, dl, loss, device, plain);
 }
 
 FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::Optimizer& opt,
               LossKind loss, const std::vector<FitObserver*>& observers, FitState state,
-              const torch::Device& device) {
+              const torch::Device& device, int shards) {
   const int64_t nb = md.trn_dl.num_batches();
+  ShardedStep step(device.is_cpu() ? shards : 1);
   for (auto* o : observers) o->on_fit_begin(state, epochs, nb);
   // Observers always see a state that resumes exactly where training is.
   while (state.epoch < epochs) {
@@ -66,13 +65,13 @@ FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::O
     if (!state.order.defined()) state.order = md.trn_dl.epoch_order();
     while (state.batch < nb) {
       if (any_stop(observers)) return {state.rows, false, state};
-      const double l = train_batch(model, md.trn_dl.batch(state.order, state.batch), opt, loss, device, state);
+      const double l = train_batch(model, md.trn_dl.batch(state.order, state.batch), opt, loss, device, state, step);
       ++state.batch;
       ++state.batches_seen;
       state.avg_loss = state.avg_loss * kAvgMom + l * (1.0 - kAvgMom);
       for (auto* o : observers) o->on_batch_end({state, epochs, nb, l});
     }
-    const EpochRow row{state.epoch, state.smoothed(), validate(model, md.val_dl, loss, device)};
+    const EpochRow row{state.epoch, state.smoothed(), validate(model, md.val_dl, loss, device, step)};
     state.rows.push_back(row);
     ++state.epoch;
     state.batch = 0;

@@ -65,8 +65,11 @@ double validate(LessonModel& model, DataLoader& dl, LossKind loss, const torch::
 
 // Throws NonFiniteLoss (naming epoch and batch) when a training loss is NaN or infinite,
 // before the optimizer step applies it.
+// shards > 1 cuts each CPU batch across that many threads (train/sharded_step.h): faster on
+// several cores, equal to the plain step up to the order of floating-point sums. 1 is the
+// plain step, bit for bit what PyTorch computes.
 FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::Optimizer& opt,
               LossKind loss, const std::vector<FitObserver*>& observers = {},
-              FitState resume_from = {}, const torch::Device& device = torch::kCPU);
+              FitState resume_from = {}, const torch::Device& device = torch::kCPU, int shards = 1);
 
 }  // namespace charnn

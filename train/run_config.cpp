@@ -26,6 +26,7 @@ std::string to_json(const RunConfig& c) {
       {"bs", c.bs},
       {"text", c.text},
       {"max_chars", c.max_chars},
+      {"shards", c.shards},
       {"vocab_code_points", vocab},
       // The same vocabulary as a string, for people reading the file.
       {"vocab", encode_utf8(std::u32string(c.vocab.begin() + (c.vocab.empty() ? 0 : 1), c.vocab.end()))},
@@ -58,6 +59,8 @@ RunConfig read_run_config(const std::filesystem::path& dir) {
     c.bs = j.at("bs").get<int64_t>();
     c.text = j.at("text").get<std::string>();
     c.max_chars = j.at("max_chars").get<int64_t>();
+    c.shards = j.value("shards", int64_t{1});  // runs saved before sharding trained plainly
+    if (c.shards < 1) throw InputError(fmt::format("{}: shards must be >= 1, got {}", path.string(), c.shards));
     for (auto cp : j.at("vocab_code_points").get<std::vector<uint32_t>>()) c.vocab.push_back(cp);
     if (static_cast<int64_t>(c.vocab.size()) != c.model.vocab_size) {
       throw InputError(fmt::format("{}: vocab_size {} but {} vocabulary entries", path.string(),

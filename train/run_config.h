@@ -23,6 +23,10 @@ struct RunConfig {
   int64_t bs = 512;
   std::string text;        // the corpus path the run was trained on
   int64_t max_chars = 0;   // train on the first max_chars characters only (0 = all)
+  // Threads each training batch is cut across (train/sharded_step.h). 0 asks for one per
+  // core and is resolved when the run starts, so that a resumed run cuts batches as the
+  // original did; 1 is the plain step, bit for bit PyTorch's.
+  int64_t shards = 0;
   std::vector<char32_t> vocab;
 };
 

@@ -18,6 +18,7 @@
 #include "train/observers.h"
 #include "train/plot.h"
 #include "train/report.h"
+#include "train/sharded_step.h"
 #include "train/zip_check.h"
 
 namespace charnn {
@@ -354,7 +355,8 @@ SessionResult run_schedule(Run& run, Position pos, const SessionOptions& options
     const auto start = std::chrono::steady_clock::now();
     FitResult fitted;
     try {
-      fitted = fit(run.model, run.md, call.epochs, *run.opt, run.spec->loss, observers, pos.fit, options.device);
+      fitted = fit(run.model, run.md, call.epochs, *run.opt, run.spec->loss, observers, pos.fit, options.device,
+                   static_cast<int>(run.config.shards));
     } catch (const NonFiniteLoss& e) {
       rethrow_non_finite(e, pos.fit_index, last_saved_step, options.out);
     }
@@ -391,6 +393,7 @@ void check_schedule(const RunConfig& config) {
 SessionResult train_run(RunConfig config, const SessionOptions& options) {
   check_schedule(config);
   config.vocab.clear();
+  config.shards = options.device.is_cpu() ? resolve_shards(static_cast<int>(config.shards)) : 1;
   auto run = build_run(std::move(config), options.device);
   fs::create_directories(options.out);
   // Everything of an earlier run goes, model.pt included: a new config.json beside an old

@@ -28,6 +28,18 @@ ThreadSettings configure_threads();
 // left alone).
 void set_threads(const ThreadSettings& settings);
 ThreadSettings current_threads();
+
+// Sets both pools for a scope and puts back what was there before.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(const ThreadSettings& settings) : before_(current_threads()) { set_threads(settings); }
+  ~ScopedThreads() { set_threads(before_); }
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  ThreadSettings before_;
+};
 // e.g. "intra-op 1, OpenBLAS 2 (pthreads)"
 std::string describe_threads();
 

@@ -378,6 +378,7 @@ TEST_CASE("arguments: non-positive epochs, learning rate and batch size", "[cli]
       Case{{"--window", "0"}, "--window: must be >= 1, got 0", 2},
       Case{{"--n-hidden", "0"}, "--n-hidden: must be >= 1, got 0", 2},
       Case{{"--max-chars", "-1"}, "--max-chars: must be >= 0, got -1", 2},
+      Case{{"--shards", "-2"}, "--shards: must be >= 0, got -2", 2},
       Case{{"--checkpoint-every", "-1"}, "--checkpoint-every: must be >= 0, got -1", 2});
   expect_error(run_cli(train_args(dir / "text.txt", dir / "run", args), dir), expected, code);
   CHECK_FALSE(fs::exists(dir / "run"));

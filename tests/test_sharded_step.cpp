@@ -1,0 +1,165 @@
+// A batch cut across threads must give the plain step's loss and gradients, up to the order
+// of floating-point sums, for every lesson model; and one shard must be the plain step.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "data/corpus.h"
+#include "data/layouts.h"
+#include "data/loader.h"
+#include "data/split.h"
+#include "models/registry.h"
+#include "support.h"
+#include "train/fit.h"
+#include "train/sharded_step.h"
+#include "train/threads.h"
+
+using namespace charnn;
+
+namespace {
+
+struct Setup {
+  LessonModel model;
+  LossKind loss;
+  ModelData md;
+};
+
+Setup setup(const std::string& name, bool identity, int64_t chars = 60000) {
+  auto full = load_corpus(test::nietzsche_path());
+  full.text.resize(static_cast<size_t>(chars));
+  const auto corpus = corpus_from_utf8(encode_utf8(full.text), full.name);
+  const auto& spec = find_model(name);
+  const int64_t cs = default_window(spec.layout);
+  const auto windows = make_windows(corpus, spec.layout, cs);
+  auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), cs), windows, 512, 0);
+  torch::manual_seed(0);
+  return {make_model({name, corpus.vocab.size(), 42, 256, identity}), spec.loss, std::move(md)};
+}
+
+std::vector<torch::Tensor> grads_of(LessonModel& model) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model.module->parameters()) out.push_back(p.grad().clone());
+  return out;
+}
+
+double max_abs_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("sharded step: loss and gradients equal the plain step's for every model", "[train][sharded]") {
+  struct Case {
+    const char* model;
+    bool identity;
+  };
+  for (const auto& c : {Case{"char3-model", false}, Case{"char-loop-model", false}, Case{"char-loop-concat-model", false},
+                        Case{"char-rnn", false}, Case{"char-seq-rnn", false}, Case{"char-seq-rnn", true}}) {
+    for (const int shards : {2, 3}) {
+      SECTION(std::string(c.model) + (c.identity ? " identity" : "") + ", " + std::to_string(shards) + " shards") {
+        auto s = setup(c.model, c.identity);
+        s.model.module->train();
+        const auto order = s.md.trn_dl.epoch_order();
+        const auto batch = s.md.trn_dl.batch(order, 0);
+        REQUIRE(batch.size() == 512);
+
+        ShardedStep plain(1);
+        const double plain_loss = plain.loss_and_grads(s.model, s.loss, batch, torch::kCPU);
+        const auto plain_grads = grads_of(s.model);
+        ShardedStep sharded(shards);
+        const double sharded_loss = sharded.loss_and_grads(s.model, s.loss, batch, torch::kCPU);
+        const auto sharded_grads = grads_of(s.model);
+
+        // The untrained loss is ~ln(85); gradients are up to ~0.1.
+        CHECK(plain_loss > 4.0);
+        CHECK(std::abs(sharded_loss - plain_loss) <= 1e-6 * plain_loss);
+        CHECK(max_abs_diff(plain_grads, sharded_grads) <= 1e-6);
+        double largest = 0;
+        for (const auto& g : plain_grads) largest = std::max(largest, g.abs().max().item<double>());
+        CHECK(largest > 1e-3);  // the comparison above compared real gradients
+
+        s.model.module->eval();
+        const auto val = s.md.val_dl.batch(s.md.val_dl.epoch_order(), 0);
+        CHECK(std::abs(sharded.loss(s.model, s.loss, val, torch::kCPU) -
+                       plain.loss(s.model, s.loss, val, torch::kCPU)) <= 1e-6 * plain_loss);
+      }
+    }
+  }
+}
+
+TEST_CASE("sharded step: uneven and tiny batches", "[train][sharded]") {
+  auto s = setup("char-seq-rnn", false);
+  s.model.module->train();
+  const auto full = s.md.trn_dl.batch(s.md.trn_dl.epoch_order(), 0);
+  for (const int64_t rows : {1, 2, 5, 7}) {
+    const Batch batch{full.xs.narrow(1, 0, rows), full.y.narrow(0, 0, rows)};
+    ShardedStep plain(1), sharded(4);
+    const double a = plain.loss_and_grads(s.model, s.loss, batch, torch::kCPU);
+    const auto ga = grads_of(s.model);
+    const double b = sharded.loss_and_grads(s.model, s.loss, batch, torch::kCPU);
+    INFO(rows << " rows over 4 shards");
+    CHECK(std::abs(a - b) <= 1e-6 * a);
+    CHECK(max_abs_diff(ga, grads_of(s.model)) <= 1e-6);
+  }
+}
+
+TEST_CASE("sharded step: one shard is the plain step bit for bit", "[train][sharded]") {
+  auto s = setup("char-rnn", false);
+  s.model.module->train();
+  const auto batch = s.md.trn_dl.batch(s.md.trn_dl.epoch_order(), 0);
+  auto out = s.model.forward(batch.xs);
+  auto loss = torch::nll_loss(out, batch.y);
+  loss.backward();
+  const auto direct = grads_of(s.model);
+  ShardedStep one(1);
+  CHECK(one.loss_and_grads(s.model, s.loss, batch, torch::kCPU) == loss.item<double>());
+  CHECK(max_abs_diff(direct, grads_of(s.model)) == 0.0);
+}
+
+TEST_CASE("sharded fit: the losses of 40 steps follow the plain fit's", "[train][sharded]") {
+  auto trajectory = [](int shards) {
+    auto s = setup("char-rnn", false, 25000);
+    torch::optim::Adam opt(s.model.module->parameters(), torch::optim::AdamOptions(1e-3));
+    struct Losses : FitObserver {
+      std::vector<double> v;
+      void on_batch_end(const BatchEvent& e) override { v.push_back(e.loss); }
+    } losses;
+    const auto result = fit(s.model, s.md, 1, opt, s.loss, {&losses}, {}, torch::kCPU, shards);
+    return std::make_pair(losses.v, result.rows.back().val_loss);
+  };
+  const auto [plain, plain_val] = trajectory(1);
+  const auto [sharded, sharded_val] = trajectory(2);
+  REQUIRE(plain.size() >= 35);
+  REQUIRE(plain.size() == sharded.size());
+  double worst = 0;
+  for (size_t i = 0; i < plain.size(); ++i) worst = std::max(worst, std::abs(plain[i] - sharded[i]) / plain[i]);
+  INFO("worst relative difference of a batch loss: " << worst);
+  CHECK(worst <= 1e-5);
+  CHECK(plain.back() < plain.front() - 0.5);  // it trained
+  CHECK(std::abs(plain_val - sharded_val) <= 1e-5 * plain_val);
+}
+
+TEST_CASE("sharded step: threads are restored, worker errors reach the caller", "[train][sharded]") {
+  const auto before = current_threads();
+  {
+    ShardedStep step(2);
+    CHECK(current_threads().intra_op == 1);
+  }
+  CHECK(current_threads().intra_op == before.intra_op);
+  CHECK(current_threads().blas == before.blas);
+
+  ShardPool pool(3);
+  int ran = 0;
+  std::vector<std::function<void()>> jobs{[&] { ++ran; }, [] { throw std::runtime_error("shard 1 failed"); },
+                                          [] {}};
+  CHECK_THROWS_WITH(pool.run(jobs), "shard 1 failed");
+  CHECK(ran == 1);
+  std::vector<int> seen(3, 0);
+  pool.run({[&] { seen[0] = 1; }, [&] { seen[1] = 1; }, [&] { seen[2] = 1; }});  // usable after a failure
+  CHECK(seen == std::vector<int>{1, 1, 1});
+}

@@ -1,0 +1,174 @@
+#include "train/sharded_step.h"
+
+#include <algorithm>
+
+#include "train/loss.h"
+#include "train/threads.h"
+
+namespace charnn {
+
+ShardPool::ShardPool(int threads) : errors_(static_cast<size_t>(std::max(threads, 1))) {
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(static_cast<size_t>(i)); });
+}
+
+ShardPool::~ShardPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    quit_ = true;
+  }
+  wake_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void ShardPool::work(size_t index) {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<void()>* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return quit_ || round_ != seen; });
+      if (quit_) return;
+      seen = round_;
+      if (index < jobs_->size()) job = &(*jobs_)[index];
+    }
+    if (job) {
+      try {
+        (*job)();
+      } catch (...) {
+        errors_[index] = std::current_exception();
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--pending_ == 0) done_.notify_one();
+  }
+}
+
+void ShardPool::run(const std::vector<std::function<void()>>& jobs) {
+  std::fill(errors_.begin(), errors_.end(), nullptr);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_ = &jobs;
+    pending_ = workers_.size();
+    ++round_;
+  }
+  wake_.notify_all();
+  if (!jobs.empty()) {
+    try {
+      jobs[0]();
+    } catch (...) {
+      errors_[0] = std::current_exception();
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    jobs_ = nullptr;
+  }
+  for (const auto& e : errors_) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+int resolve_shards(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+namespace {
+
+struct Shard {
+  int64_t begin, rows;
+};
+
+// Rows cut as evenly as possible, never an empty shard.
+std::vector<Shard> cut(int64_t rows, int shards) {
+  const int64_t n = std::min<int64_t>(shards, rows);
+  std::vector<Shard> out;
+  int64_t begin = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t size = rows / n + (i < rows % n ? 1 : 0);
+    out.push_back({begin, size});
+    begin += size;
+  }
+  return out;
+}
+
+}  // namespace
+
+ShardedStep::ShardedStep(int shards) {
+  if (shards <= 1) return;
+  // Each shard's thread is one of the cores: a kernel that spawned threads of its own
+  // would oversubscribe them.
+  one_thread_per_shard_.emplace(ThreadSettings{1, 1});
+  pool_ = std::make_unique<ShardPool>(shards);
+}
+
+ShardedStep::~ShardedStep() = default;
+
+double ShardedStep::loss_and_grads(LessonModel& model, LossKind kind, const Batch& batch,
+                                   const torch::Device& device) {
+  const auto params = model.module->parameters();
+  if (!pool_) {
+    auto out = model.forward(batch.xs.to(device));
+    for (auto& p : params) {
+      if (p.grad().defined()) p.mutable_grad().zero_();
+    }
+    auto loss = lesson_loss(kind, out, batch.y.to(device));
+    loss.backward();
+    return loss.item<double>();
+  }
+  const auto parts = cut(batch.size(), shards());
+  std::vector<double> losses(parts.size());
+  std::vector<std::vector<torch::Tensor>> grads(parts.size());
+  std::vector<std::function<void()>> jobs;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    jobs.emplace_back([&, i] {
+      const auto [begin, rows] = parts[i];
+      auto out = model.forward(batch.xs.narrow(1, begin, rows).to(device));
+      auto shard_loss = lesson_loss(kind, out, batch.y.narrow(0, begin, rows).to(device));
+      losses[i] = shard_loss.item<double>();
+      // Each shard's mean weighted by its share of rows: the sum is the batch's mean.
+      const double weight = static_cast<double>(rows) / static_cast<double>(batch.size());
+      grads[i] = torch::autograd::grad({shard_loss * weight}, params, {}, false, false, true);
+    });
+  }
+  pool_->run(jobs);
+  double total = 0.0;
+  for (size_t p = 0; p < params.size(); ++p) {
+    auto sum = grads[0][p];
+    for (size_t i = 1; i < parts.size(); ++i) {
+      if (grads[i][p].defined()) sum = sum.defined() ? sum.add_(grads[i][p]) : grads[i][p];
+    }
+    params[p].mutable_grad() = sum.defined() ? sum : torch::zeros_like(params[p]);
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    total += losses[i] * static_cast<double>(parts[i].rows) / static_cast<double>(batch.size());
+  }
+  return total;
+}
+
+double ShardedStep::loss(LessonModel& model, LossKind kind, const Batch& batch, const torch::Device& device) {
+  if (!pool_) {
+    torch::NoGradGuard no_grad;
+    return lesson_loss(kind, model.forward(batch.xs.to(device)), batch.y.to(device)).item<double>();
+  }
+  const auto parts = cut(batch.size(), shards());
+  std::vector<double> losses(parts.size());
+  std::vector<std::function<void()>> jobs;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    jobs.emplace_back([&, i] {
+      torch::NoGradGuard no_grad;  // grad mode is per thread
+      const auto [begin, rows] = parts[i];
+      auto out = model.forward(batch.xs.narrow(1, begin, rows).to(device));
+      losses[i] = lesson_loss(kind, out, batch.y.narrow(0, begin, rows).to(device)).item<double>();
+    });
+  }
+  pool_->run(jobs);
+  double total = 0.0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    total += losses[i] * static_cast<double>(parts[i].rows) / static_cast<double>(batch.size());
+  }
+  return total;
+}
+
+}  // namespace charnn
