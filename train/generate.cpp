@@ -3,6 +3,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "train/threads.h"
+#include "train/window_chains.h"
+
 namespace charnn {
 namespace {
 
@@ -52,23 +59,42 @@ std::u32string get_next_n(LessonModel& model, const Vocab& vocab, int64_t window
     throw InputError(fmt::format("temperature: must be > 0, got {}", *options.temperature));
   }
   torch::NoGradGuard no_grad;
+  // One character at a time, products of a few rows: waking a second BLAS thread costs more
+  // than it saves (400 characters of char-rnn: 10 k chars/s with two, 15 k with one).
+  ScopedThreads one_thread({0, 1});
   model.module->eval();
   auto gen = at::detail::createCPUGenerator(options.seed);
   const auto device = model.module->parameters().front().device();
 
   std::u32string res(prompt);
-  auto inp = vocab.encode(prompt.substr(prompt.size() - static_cast<size_t>(window))).to(device);
+  const auto last_window = prompt.substr(prompt.size() - static_cast<size_t>(window));
+  // The next character's log-probabilities, either way.
+  std::function<torch::Tensor(int64_t)> after;
+  torch::Tensor log_probs;
+  if (options.recompute_windows) {
+    auto inp = vocab.encode(last_window).to(device);
+    log_probs = next_log_probs(model, inp);
+    after = [&model, inp](int64_t c) mutable {
+      inp = torch::cat({inp.slice(0, 1), torch::full({1}, c, inp.options())});
+      return next_log_probs(model, inp);
+    };
+  } else {
+    auto chains = std::make_shared<WindowChains>(model, window);
+    std::vector<int64_t> first;
+    for (char32_t ch : last_window) first.push_back(vocab.index_of(ch));
+    log_probs = chains->start(first);
+    after = [chains](int64_t c) { return chains->push(c); };
+  }
   for (int64_t i = 0; i < options.n; ++i) {
-    auto logp = next_log_probs(model, inp);
     int64_t c;
     if (options.temperature) {
-      auto probs = torch::softmax(logp.to(torch::kCPU) / *options.temperature, -1);
+      auto probs = torch::softmax(log_probs.to(torch::kCPU) / *options.temperature, -1);
       c = torch::multinomial(probs, 1, false, gen).item<int64_t>();
     } else {
-      c = logp.argmax().item<int64_t>();
+      c = log_probs.argmax().item<int64_t>();
     }
     res += vocab.char_at(c);
-    inp = torch::cat({inp.slice(0, 1), torch::full({1}, c, inp.options())});
+    if (i + 1 < options.n) log_probs = after(c);
   }
   return res;
 }

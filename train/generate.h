@@ -16,6 +16,9 @@ struct SampleOptions {
   int64_t n = 400;                       // characters to add
   std::optional<double> temperature;     // unset: greedy
   uint64_t seed = 0;
+  // Run the model's forward on every window, as the notebook's get_next does, instead of
+  // train/window_chains.h's one product per character. Same characters; much slower.
+  bool recompute_windows = false;
 };
 
 // Throws InputError when the prompt is empty, shorter than the model's window, or holds a

@@ -1,0 +1,135 @@
+// Generation by window chains must predict what the model's forward predicts on every window,
+// and write the same text as the notebook's way of generating.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "data/corpus.h"
+#include "data/layouts.h"
+#include "data/split.h"
+#include "models/registry.h"
+#include "support.h"
+#include "train/fit.h"
+#include "train/generate.h"
+#include "train/row_kernels.h"
+#include "train/window_chains.h"
+
+using namespace charnn;
+
+namespace {
+
+struct Trained {
+  LessonModel model;
+  Corpus corpus;
+  int64_t window;
+};
+
+// A model after one short epoch, so that its predictions are far from uniform.
+Trained trained(const std::string& name, bool identity) {
+  auto full = load_corpus(test::nietzsche_path());
+  full.text.resize(30000);
+  auto corpus = corpus_from_utf8(encode_utf8(full.text), full.name);
+  const auto& spec = find_model(name);
+  const int64_t cs = default_window(spec.layout);
+  const auto windows = make_windows(corpus, spec.layout, cs);
+  auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), cs), windows, 512, 0);
+  torch::manual_seed(0);
+  auto model = make_model({name, corpus.vocab.size(), 42, 256, identity});
+  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(1e-2));
+  fit(model, md, 1, opt, spec.loss, {}, {}, torch::kCPU, 2);
+  return {std::move(model), std::move(corpus), cs};
+}
+
+torch::Tensor forward_log_probs(LessonModel& model, const std::vector<int64_t>& window) {
+  torch::NoGradGuard no_grad;
+  auto out = model.forward(torch::tensor(window, torch::kLong).view({-1, 1}));
+  return out.dim() == 3 ? out[-1][0] : out[0];
+}
+
+}  // namespace
+
+TEST_CASE("window chains: every prediction equals the model's forward on that window", "[generate][chains]") {
+  struct Case {
+    const char* model;
+    bool identity;
+  };
+  for (const auto& c : {Case{"char3-model", false}, Case{"char-loop-model", false}, Case{"char-loop-concat-model", false},
+                        Case{"char-rnn", false}, Case{"char-seq-rnn", false}, Case{"char-seq-rnn", true}}) {
+    SECTION(std::string(c.model) + (c.identity ? " identity" : "")) {
+      auto t = trained(c.model, c.identity);
+      t.model.module->eval();
+      // Feed 120 characters of the text, checking the prediction after each.
+      std::vector<int64_t> text;
+      for (char32_t ch : t.corpus.text.substr(1000, 120)) text.push_back(t.corpus.vocab.index_of(ch));
+      WindowChains chains(t.model, t.window);
+      std::vector<int64_t> window(text.begin(), text.begin() + t.window);
+      auto got = chains.start(window);
+      double worst = 0;
+      for (size_t i = static_cast<size_t>(t.window); i <= text.size(); ++i) {
+        const auto want = forward_log_probs(t.model, std::vector<int64_t>(text.begin() + static_cast<long>(i) - t.window,
+                                                                           text.begin() + static_cast<long>(i)));
+        REQUIRE(got.sizes() == want.sizes());
+        worst = std::max(worst, (got - want).abs().max().item<double>());
+        if (i < text.size()) got = chains.push(text[i]);
+      }
+      INFO(c.model << ": largest difference of a log-probability " << worst);
+      CHECK(worst <= 1e-5);
+    }
+  }
+}
+
+TEST_CASE("window chains: get_next_n writes the notebook's text, greedy and sampled", "[generate][chains]") {
+  for (const char* name : {"char3-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn"}) {
+    SECTION(name) {
+      auto t = trained(name, false);
+      SampleOptions chains, recompute;
+      chains.n = recompute.n = 200;
+      recompute.recompute_windows = true;
+      const std::u32string prompt = U"for those ";
+      const auto greedy = get_next_n(t.model, t.corpus.vocab, t.window, prompt, chains);
+      CHECK(encode_utf8(greedy) == encode_utf8(get_next_n(t.model, t.corpus.vocab, t.window, prompt, recompute)));
+      CHECK(greedy.size() == prompt.size() + 200);
+      chains.temperature = recompute.temperature = 0.8;
+      chains.seed = recompute.seed = 7;
+      const auto sampled = get_next_n(t.model, t.corpus.vocab, t.window, prompt, chains);
+      CHECK(encode_utf8(sampled) == encode_utf8(get_next_n(t.model, t.corpus.vocab, t.window, prompt, recompute)));
+      CHECK(sampled != greedy);
+    }
+  }
+}
+
+TEST_CASE("window chains: a window of one character", "[generate][chains]") {
+  torch::manual_seed(0);
+  auto model = make_model({"char-loop-model", 12, 4, 16, false});
+  model.module->eval();
+  WindowChains chains(model, 1);
+  auto got = chains.start({3});
+  CHECK((got - forward_log_probs(model, {3})).abs().max().item<double>() <= 1e-6);
+  got = chains.push(5);
+  CHECK((got - forward_log_probs(model, {5})).abs().max().item<double>() <= 1e-6);
+  CHECK_THROWS_AS(chains.start({1, 2}), std::invalid_argument);
+}
+
+TEST_CASE("rows_affine: the few-row product equals addmm, tails and all", "[generate][chains]") {
+  torch::manual_seed(1);
+  INFO("kernel: " << rows_affine_kernel());
+  for (const int64_t rows : {1, 3, 4, 5, 8, 9}) {
+    for (const int64_t k : {1, 42, 256}) {
+      for (const int64_t n : {1, 15, 16, 17, 85, 256}) {
+        for (const bool add : {false, true}) {
+          const auto in = torch::randn({rows, k}), in_add = torch::randn({k});
+          const auto w_t = torch::randn({k, n}), bias = torch::randn({n});
+          auto out = torch::full({rows, n}, std::nanf(""));
+          rows_affine(in.data_ptr<float>(), add ? in_add.data_ptr<float>() : nullptr, rows, k, w_t.data_ptr<float>(), n,
+                      bias.data_ptr<float>(), out.data_ptr<float>());
+          const auto want = torch::addmm(bias, add ? in + in_add : in, w_t);
+          INFO(rows << "x" << k << " by " << k << "x" << n << (add ? " with an added row" : ""));
+          CHECK((out - want).abs().max().item<double>() <= 1e-5 * std::sqrt(static_cast<double>(k)) * 4);
+        }
+      }
+    }
+  }
+}
