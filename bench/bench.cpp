@@ -5,15 +5,18 @@
 //   info                          threads, BLAS, build
 //   threads INTRA BLAS            set the intra-op and OpenBLAS thread counts (0: leave as is)
 //   sgemm M K N REPS              torch::mm of [M,K]x[K,N] float32: GFLOP/s of the best and median rep
-//   step MODEL WARMUP STEPS       training steps on the lesson's batches: per-step fwd/bwd/opt ms
+//   step MODEL WARMUP STEPS       training steps on the lesson's batches, as fit runs them: per-step ms
 //   epoch MODEL [MAX_BATCHES]     one training epoch through the loader: windows/s
 //   generate MODEL N [REPS]       greedy get_next_n of N characters: chars/s
 //   verify MODEL+VARIANT          a proposal's loss and gradients against the lesson model's
 //   denormals 0|1                 flush denormals to zero (FTZ/DAZ) or not
 //
-// MODEL is a registry name; "char-rnn+fused" and "char-seq-rnn+fused" run the RNN through
-// bench/fused_rnn (a proposal) instead of torch::nn::RNN; "generate char-rnn+fast" runs
-// bench/fast_generate (a proposal) instead of get_next_n.
+// MODEL is a registry name: the step cut across one thread per core, as `charnn train` runs it
+// (train/sharded_step.h; forward and backward then overlap and are timed together). Variants:
+// "MODEL+plain" the plain step on one batch (bit for bit PyTorch's; forward, backward and
+// optimizer timed apart); "char-rnn+fused" and "char-seq-rnn+fused" the plain step with the
+// RNN through bench/fused_rnn (a proposal) instead of torch::nn::RNN; "generate MODEL+recompute"
+// the notebook's way of generating (the model on every window).
 //   quit
 //
 // Try it by hand:  echo "step char-rnn 20 100" | build/bench/charnn_bench --text data/nietzsche.txt
@@ -35,7 +38,6 @@
 #include "data/corpus.h"
 #include "data/layouts.h"
 #include "data/loader.h"
-#include "bench/fast_generate.h"
 #include "bench/fused_rnn.h"
 #include "data/split.h"
 #include "models/char_rnn.h"
@@ -43,6 +45,7 @@
 #include "models/registry.h"
 #include "train/generate.h"
 #include "train/loss.h"
+#include "train/sharded_step.h"
 #include "train/threads.h"
 
 namespace {
@@ -75,7 +78,7 @@ void use_fused_rnn(charnn::LessonModel& model, bool last_step_only) {
 }
 
 void make_variant(charnn::LessonModel& model, const std::string& variant) {
-  if (variant.empty()) return;
+  if (variant.empty() || variant == "plain") return;
   if (variant == "fused" && model.config.model == "char-rnn") return use_fused_rnn<charnn::CharRnnImpl>(model, true);
   if (variant == "fused" && model.config.model == "char-seq-rnn") {
     return use_fused_rnn<charnn::CharSeqRnnImpl>(model, false);
@@ -92,6 +95,7 @@ struct Subject {
   charnn::ModelData data;
   std::vector<charnn::Batch> batches;
   int64_t window;
+  int shards = 1;
   size_t next = 0;
 };
 
@@ -134,6 +138,7 @@ class Bench {
 
   json step(const std::string& name, int warmup, int steps) {
     auto& s = subject(name);
+    if (s.shards > 1) return sharded_step(s, name, warmup, steps);
     std::vector<double> fwd, bwd, opt, total;
     for (int i = -warmup; i < steps; ++i) {
       const auto& batch = s.batches[s.next++ % s.batches.size()];
@@ -157,21 +162,39 @@ class Bench {
     return {{"model", name}, {"fwd_ms", fwd}, {"bwd_ms", bwd}, {"opt_ms", opt}, {"step_ms", total}};
   }
 
+  // fit's step with the batch cut across threads: forward and backward overlap, so only
+  // their sum is timed (reported as backward, forward 0).
+  json sharded_step(Subject& s, const std::string& name, int warmup, int steps) {
+    charnn::ShardedStep sharded(s.shards);
+    std::vector<double> fwd, bwd, opt, total;
+    for (int i = -warmup; i < steps; ++i) {
+      const auto& batch = s.batches[s.next++ % s.batches.size()];
+      const auto t0 = Clock::now();
+      (void)sharded.loss_and_grads(s.model, s.loss, batch, torch::kCPU);
+      const double t_bwd = ms_since(t0);
+      s.opt->step();
+      const double t_all = ms_since(t0);
+      if (i < 0) continue;
+      fwd.push_back(0.0);
+      bwd.push_back(t_bwd);
+      opt.push_back(t_all - t_bwd);
+      total.push_back(t_all);
+    }
+    return {{"model", name}, {"fwd_ms", fwd}, {"bwd_ms", bwd}, {"opt_ms", opt}, {"step_ms", total}};
+  }
+
   json epoch(const std::string& name, int64_t max_batches) {
     auto& s = subject(name);
     auto& dl = s.data.trn_dl;
     const int64_t nb = max_batches > 0 ? std::min(max_batches, dl.num_batches()) : dl.num_batches();
     int64_t rows = 0;
     s.model.module->train();
+    charnn::ShardedStep step(s.shards);
     const auto t0 = Clock::now();
     const auto order = dl.epoch_order();
     for (int64_t i = 0; i < nb; ++i) {
       const auto batch = dl.batch(order, i);
-      auto out = s.model.forward(batch.xs);
-      s.opt->zero_grad();
-      auto loss = charnn::lesson_loss(s.loss, out, batch.y);
-      (void)loss.item<double>();
-      loss.backward();
+      (void)step.loss_and_grads(s.model, s.loss, batch, torch::kCPU);
       s.opt->step();
       rows += batch.size();
     }
@@ -192,40 +215,35 @@ class Bench {
     }
     const auto& batch = b.batches[0];
     double max_grad_diff = 0;
-    std::vector<torch::Tensor> losses;
+    std::vector<double> losses;
     for (auto* s : {&b, &v}) {
-      s->opt->zero_grad();
-      auto loss = charnn::lesson_loss(s->loss, s->model.forward(batch.xs), batch.y);
-      loss.backward();
-      losses.push_back(loss.detach());
+      charnn::ShardedStep step(s->shards);
+      losses.push_back(step.loss_and_grads(s->model, s->loss, batch, torch::kCPU));
     }
     auto pv = v.model.module->parameters();
     auto pb = b.model.module->parameters();
     for (size_t i = 0; i < pv.size(); ++i) {
       max_grad_diff = std::max(max_grad_diff, (pv[i].grad() - pb[i].grad()).abs().max().item<double>());
     }
-    return {{"model", name}, {"loss_diff", (losses[0] - losses[1]).abs().item<double>()},
+    return {{"model", name}, {"loss_diff", std::abs(losses[0] - losses[1])},
             {"max_grad_diff", max_grad_diff}};
   }
 
-  // "char-rnn+fast" times bench/fast_generate on char-rnn's parameters and says whether it
-  // wrote the same text as get_next_n.
+  // get_next_n as `charnn sample` runs it (train/window_chains.h); "MODEL+recompute" runs the
+  // model on every window as the notebook's get_next does, and says whether the default
+  // wrote the same text.
   json generate(const std::string& name, int64_t n, int reps) {
-    const bool fast = name == "char-rnn+fast";
-    auto& s = subject(fast ? "char-rnn" : name);
+    const bool recompute = name.size() > 10 && name.substr(name.size() - 10) == "+recompute";
+    auto& s = subject(recompute ? name.substr(0, name.size() - 10) : name);
     const std::u32string prompt = U"for thos";
     charnn::SampleOptions options;
     options.n = n;
-    auto run = [&] {
-      if (!fast) return charnn::get_next_n(s.model, corpus_.vocab, s.window, prompt, options);
-      auto& m = *std::dynamic_pointer_cast<charnn::CharRnnImpl>(s.model.module);
-      return charnn::bench::fast_greedy_char_rnn(m, corpus_.vocab, s.window, prompt, n);
-    };
+    options.recompute_windows = recompute;
     std::vector<double> t;
     std::u32string text;
     for (int i = 0; i < reps + 1; ++i) {  // the first is warm-up
       const auto t0 = Clock::now();
-      text = run();
+      text = charnn::get_next_n(s.model, corpus_.vocab, s.window, prompt, options);
       if (i > 0) t.push_back(ms_since(t0));
     }
     s.model.module->train();
@@ -233,7 +251,11 @@ class Bench {
     const double med = t[t.size() / 2];
     json out = {{"model", name}, {"chars", n}, {"median_ms", med}, {"chars_per_s", n / (med / 1e3)},
                 {"text", charnn::encode_utf8(text)}};
-    if (fast) out["same_text_as_get_next_n"] = text == charnn::get_next_n(s.model, corpus_.vocab, s.window, prompt, options);
+    if (recompute) {
+      options.recompute_windows = false;
+      out["same_text_as_default"] =
+          text == charnn::get_next_n(s.model, corpus_.vocab, s.window, prompt, options);
+    }
     return out;
   }
 
@@ -260,8 +282,9 @@ class Bench {
     for (int64_t i = 0; i < std::min<int64_t>(16, data.trn_dl.num_batches() - 1); ++i) {
       batches.push_back(data.trn_dl.batch(order, i));
     }
+    const int shards = plus == std::string::npos ? charnn::resolve_shards(0) : 1;
     return subjects_.emplace(name, Subject{std::move(model), spec.loss, std::move(opt), std::move(data),
-                                           std::move(batches), cs})
+                                           std::move(batches), cs, shards})
         .first->second;
   }
 

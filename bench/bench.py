@@ -27,9 +27,10 @@ sys.path.insert(0, os.path.join(ROOT, "notebooks-ref"))
 import lesson6  # noqa: E402
 
 MODELS = ["char3-model", "char-loop-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn"]
-# Measured proposals (C++ only, compared with the base model's Python step): see bench/fused_rnn.h.
-PROPOSALS = ["char-rnn+fused", "char-seq-rnn+fused"]
-GEN_PROPOSALS = ["char-rnn+fast"]  # bench/fast_generate.h, against char-rnn's Python generation
+# C++ variants, each against its base model's Python step: "+plain" the plain step on one thread
+# pool (bit for bit PyTorch's), "+fused" the RNN proposal in bench/fused_rnn.h.
+VARIANTS = [m + "+plain" for m in MODELS] + ["char-rnn+fused", "char-seq-rnn+fused"]
+GEN_VARIANTS = [m + "+recompute" for m in MODELS]  # the notebook's way, against the same Python
 BS, N_FAC, N_HIDDEN = 512, 42, 256
 STEP_BATCHES = 16  # the first batches of the training order, cycled through by the step timings
 SGEMM_SIZES = [(512, 256, 256), (1024, 1024, 1024), (2048, 2048, 2048)]
@@ -233,8 +234,8 @@ def main():
     ap.add_argument("--bin", required=True, help="build/bench/charnn_bench")
     ap.add_argument("--text", default=os.path.join(ROOT, "data", "nietzsche.txt"))
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated registry names")
-    ap.add_argument("--proposals", action="store_true",
-                    help=f"also time the C++ proposals ({', '.join(PROPOSALS)}) against the base models' Python step")
+    ap.add_argument("--variants", action="store_true",
+                    help=f"also time the C++ proposals ({', '.join(VARIANTS)}) against the base models' Python step")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of each side's step block")
     ap.add_argument("--steps", type=int, default=40, help="timed steps per block")
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps before each block")
@@ -247,10 +248,10 @@ def main():
     args = ap.parse_args()
     models = args.models.split(",")
     for name in models:
-        if name not in MODELS + PROPOSALS:
-            sys.exit(f"unknown model {name!r} (known: {', '.join(MODELS + PROPOSALS)})")
-    if args.proposals:
-        models += [p for p in PROPOSALS if base_model(p) in models and p not in models]
+        if name not in MODELS + VARIANTS:
+            sys.exit(f"unknown model {name!r} (known: {', '.join(MODELS + VARIANTS)})")
+    if args.variants:
+        models += [p for p in VARIANTS if base_model(p) in models and p not in models]
 
     cpp = Cpp(args.bin, args.text, args.cpp_arg)
     py = Py(args.text)
@@ -276,7 +277,7 @@ def main():
 
     # A proposal must compute what the lesson model computes: same loss, same gradients.
     for name in models:
-        if name in PROPOSALS:
+        if name in VARIANTS:
             v = results.setdefault("verify", {})[name] = cpp.ask("verify", name)
             print(f"{name}: loss differs by {v['loss_diff']:.1e}, gradients by at most {v['max_grad_diff']:.1e} "
                   f"from {base_model(name)}", flush=True)
@@ -317,16 +318,16 @@ def main():
         rows.append(row)
 
     # A full epoch through the loader, then greedy generation.
-    gen_rows = [{"model": p} for p in GEN_PROPOSALS if args.proposals and base_model(p) in models]
+    gen_rows = [{"model": p} for p in GEN_VARIANTS if args.variants and base_model(p) in models]
     for row in rows + gen_rows:
         name = row["model"]
-        if name in GEN_PROPOSALS:
+        if name in GEN_VARIANTS:
             if args.gen_chars > 0:
                 c = cpp.ask("generate", name, args.gen_chars, 3)
                 p = py.generate(base_model(name), args.gen_chars, 3)
                 row["cpp_gen_chars_per_s"], row["python_gen_chars_per_s"] = c["chars_per_s"], p["chars_per_s"]
                 row["gen_speedup"] = c["chars_per_s"] / p["chars_per_s"]
-                row["gen_same_text_as_get_next_n"] = c["same_text_as_get_next_n"]
+                row["gen_same_text_as_default"] = c["same_text_as_default"]
             continue
         if name not in MODELS:
             continue
