@@ -163,3 +163,25 @@ TEST_CASE("sharded step: threads are restored, worker errors reach the caller", 
   pool.run({[&] { seen[0] = 1; }, [&] { seen[1] = 1; }, [&] { seen[2] = 1; }});  // usable after a failure
   CHECK(seen == std::vector<int>{1, 1, 1});
 }
+
+// Autograd may return one tensor as the gradient of two parameters: here w + v hands the same
+// gradient to both. Summing shards in place into it would count a shard twice.
+TEST_CASE("sharded step: parameters that share a gradient tensor", "[train][sharded]") {
+  struct Shared : torch::nn::Module {
+    torch::Tensor w = register_parameter("w", torch::randn({5}));
+    torch::Tensor v = register_parameter("v", torch::randn({5}));
+  };
+  torch::manual_seed(3);
+  auto module = std::make_shared<Shared>();
+  LessonModel model{{}, module, [module](const torch::Tensor& xs) {
+                      const auto logits = (module->w + module->v).expand({xs.size(1), 5}) * xs[0].unsqueeze(1).to(torch::kFloat);
+                      return torch::log_softmax(logits, 1);
+                    }};
+  const Batch batch{torch::arange(1, 9).view({1, 8}), torch::tensor({0, 1, 2, 3, 4, 0, 1, 2})};
+  ShardedStep plain(1), sharded(2);
+  plain.loss_and_grads(model, LossKind::Nll, batch, torch::kCPU);
+  const auto want = grads_of(model);
+  sharded.loss_and_grads(model, LossKind::Nll, batch, torch::kCPU);
+  CHECK(max_abs_diff(want, grads_of(model)) <= 1e-6);
+  CHECK(want[0].abs().max().item<double>() > 1e-2);
+}

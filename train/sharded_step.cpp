@@ -135,9 +135,11 @@ double ShardedStep::loss_and_grads(LessonModel& model, LossKind kind, const Batc
   pool_->run(jobs);
   double total = 0.0;
   for (size_t p = 0; p < params.size(); ++p) {
+    // Out of place: autograd may hand back one tensor as the gradient of two parameters
+    // (a function whose inputs share a gradient, like two biases added together).
     auto sum = grads[0][p];
     for (size_t i = 1; i < parts.size(); ++i) {
-      if (grads[i][p].defined()) sum = sum.defined() ? sum.add_(grads[i][p]) : grads[i][p];
+      if (grads[i][p].defined()) sum = sum.defined() ? sum + grads[i][p] : grads[i][p];
     }
     params[p].mutable_grad() = sum.defined() ? sum : torch::zeros_like(params[p]);
   }
