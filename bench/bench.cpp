@@ -14,7 +14,7 @@
 // MODEL is a registry name: the step cut across one thread per core, as `charnn train` runs it
 // (train/sharded_step.h; forward and backward then overlap and are timed together). Variants:
 // "MODEL+plain" the plain step on one batch (bit for bit PyTorch's; forward, backward and
-// optimizer timed apart); "char-rnn+fused" and "char-seq-rnn+fused" the plain step with the
+// optimizer timed apart); "char-rnn+fused" and "char-seq-rnn+fused" the sharded step with the
 // RNN through bench/fused_rnn (a proposal) instead of torch::nn::RNN; "generate MODEL+recompute"
 // the notebook's way of generating (the model on every window).
 //   quit
@@ -282,7 +282,7 @@ class Bench {
     for (int64_t i = 0; i < std::min<int64_t>(16, data.trn_dl.num_batches() - 1); ++i) {
       batches.push_back(data.trn_dl.batch(order, i));
     }
-    const int shards = plus == std::string::npos ? charnn::resolve_shards(0) : 1;
+    const int shards = name.find("+plain") == std::string::npos ? charnn::resolve_shards(0) : 1;
     return subjects_.emplace(name, Subject{std::move(model), spec.loss, std::move(opt), std::move(data),
                                            std::move(batches), cs, shards})
         .first->second;
