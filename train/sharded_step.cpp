@@ -93,6 +93,15 @@ std::vector<Shard> cut(int64_t rows, int shards) {
   return out;
 }
 
+// The batch's mean loss from its shards' means, each weighted by its share of rows.
+double weighted_mean(const std::vector<double>& losses, const std::vector<Shard>& parts, int64_t rows) {
+  double total = 0.0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    total += losses[i] * static_cast<double>(parts[i].rows) / static_cast<double>(rows);
+  }
+  return total;
+}
+
 }  // namespace
 
 ShardedStep::ShardedStep(int shards) {
@@ -133,7 +142,6 @@ double ShardedStep::loss_and_grads(LessonModel& model, LossKind kind, const Batc
     });
   }
   pool_->run(jobs);
-  double total = 0.0;
   for (size_t p = 0; p < params.size(); ++p) {
     // Out of place: autograd may hand back one tensor as the gradient of two parameters
     // (a function whose inputs share a gradient, like two biases added together).
@@ -143,10 +151,7 @@ double ShardedStep::loss_and_grads(LessonModel& model, LossKind kind, const Batc
     }
     params[p].mutable_grad() = sum.defined() ? sum : torch::zeros_like(params[p]);
   }
-  for (size_t i = 0; i < parts.size(); ++i) {
-    total += losses[i] * static_cast<double>(parts[i].rows) / static_cast<double>(batch.size());
-  }
-  return total;
+  return weighted_mean(losses, parts, batch.size());
 }
 
 double ShardedStep::loss(LessonModel& model, LossKind kind, const Batch& batch, const torch::Device& device) {
@@ -166,11 +171,7 @@ double ShardedStep::loss(LessonModel& model, LossKind kind, const Batch& batch, 
     });
   }
   pool_->run(jobs);
-  double total = 0.0;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    total += losses[i] * static_cast<double>(parts[i].rows) / static_cast<double>(batch.size());
-  }
-  return total;
+  return weighted_mean(losses, parts, batch.size());
 }
 
 }  // namespace charnn
