@@ -33,6 +33,7 @@ charnn::RunConfig seed_run_config(const fs::path& text) {
   c.schedule = {{1, 1e-2}};
   c.seed = 0;
   c.bs = 4;
+  c.shards = 1;  // as make_seeds.sh trains it; 0 (unresolved) is not a valid saved value
   c.text = text.string();
   c.vocab = charnn::Vocab::from_text(charnn::decode_utf8(kText, "text")).chars();
   c.model.vocab_size = static_cast<int64_t>(c.vocab.size());

@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 
 printf 'the cat sat on the mat; the dog sat on the log.\n' >"$work/text.txt"
 "$cli" train --no-progress --text "$work/text.txt" --out "$work/run" --model char-rnn --n-fac 2 --n-hidden 3 \
-  --bs 4 --fit 1@1e-2 --seed 0 >/dev/null 2>&1
+  --bs 4 --shards 1 --fit 1@1e-2 --seed 0 >/dev/null 2>&1
 
 seed() {  # seed <dir> <name> <selector byte or ""> <file>
   { [ -n "$3" ] && printf "\\x$3"; cat "$4"; } >"$here/corpus/$1/$2"
@@ -20,6 +20,9 @@ mkdir -p "$here/corpus/checkpoint" "$here/corpus/corpus"
 seed checkpoint model.pt 00 "$work/run/model.pt"
 seed checkpoint config.json 01 "$work/run/config.json"
 seed checkpoint train_state.pt 02 "$work/run/train_state.pt"
+# Found by fuzzing: a code point too large for any integer type (was undefined behaviour).
+sed -z 's/"vocab_code_points": \[\n *0/"vocab_code_points": [3.11111e+120/' "$work/run/config.json" >"$work/huge.json"
+seed checkpoint config-huge-number.json 01 "$work/huge.json"
 
 printf 'the cat sat on the mat.\n' >"$here/corpus/corpus/ascii.txt"
 printf 'caf\xc3\xa9 \xe6\xbc\xa2\xe5\xad\x97 \xf0\x9f\x98\x80 \xf0\x9d\x94\x98\n' >"$here/corpus/corpus/utf8.txt"

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -38,6 +40,77 @@ void write_run_config(const std::filesystem::path& dir, const RunConfig& config)
   write_file_atomically(dir / kConfigFile, to_json(config));
 }
 
+namespace {
+
+using Json = nlohmann::json;
+
+// nlohmann's get<int>() casts a float such as 3e120 straight to an integer (undefined
+// behaviour) and truncates 2.5 to 2; a hand-edited config.json deserves a plain error.
+int64_t integer_field(const Json& j, const char* key, int64_t min, int64_t max = INT64_MAX) {
+  const auto& v = j.at(key);
+  const bool in_range = v.is_number_unsigned()  ? v.get<uint64_t>() <= static_cast<uint64_t>(max)
+                        : v.is_number_integer() ? v.get<int64_t>() <= max
+                                                : false;
+  if (!in_range || v.get<int64_t>() < min) {
+    throw InputError(fmt::format("'{}' must be an integer >= {}, got {}", key, min, v.dump()));
+  }
+  return v.get<int64_t>();
+}
+
+uint64_t unsigned_field(const Json& j, const char* key) {
+  const auto& v = j.at(key);
+  if (!v.is_number_unsigned()) throw InputError(fmt::format("'{}' must be an integer >= 0, got {}", key, v.dump()));
+  return v.get<uint64_t>();
+}
+
+double positive_field(const Json& j, const char* key) {
+  const auto& v = j.at(key);
+  if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>())) {
+    throw InputError(fmt::format("'{}' must be a finite number > 0, got {}", key, v.dump()));
+  }
+  return v.get<double>();
+}
+
+std::vector<char32_t> code_points_field(const Json& j, const char* key) {
+  std::vector<char32_t> out;
+  for (const auto& v : j.at(key)) {
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > 0x10FFFF) {
+      throw InputError(fmt::format("'{}' holds {}, not a Unicode code point", key, v.dump()));
+    }
+    out.push_back(static_cast<char32_t>(v.get<uint64_t>()));
+  }
+  return out;
+}
+
+RunConfig parse_run_config(const Json& j) {
+  RunConfig c;
+  c.model.model = j.at("model").get<std::string>();
+  try {
+    find_model(c.model.model);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+  c.model.vocab_size = integer_field(j, "vocab_size", 1);
+  c.model.n_fac = integer_field(j, "n_fac", 1);
+  c.model.n_hidden = integer_field(j, "n_hidden", 1);
+  c.model.identity_init = j.at("identity_init").get<bool>();
+  c.window = integer_field(j, "window", 0);
+  for (const auto& f : j.at("schedule")) c.schedule.push_back({integer_field(f, "epochs", 1), positive_field(f, "lr")});
+  c.seed = unsigned_field(j, "seed");
+  c.bs = integer_field(j, "bs", 1);
+  c.text = j.at("text").get<std::string>();
+  c.max_chars = integer_field(j, "max_chars", 0);
+  // Runs saved before sharding trained plainly.
+  c.shards = j.contains("shards") ? integer_field(j, "shards", 1, INT32_MAX) : 1;
+  c.vocab = code_points_field(j, "vocab_code_points");
+  if (static_cast<int64_t>(c.vocab.size()) != c.model.vocab_size) {
+    throw InputError(fmt::format("vocab_size {} but {} vocabulary entries", c.model.vocab_size, c.vocab.size()));
+  }
+  return c;
+}
+
+}  // namespace
+
 RunConfig read_run_config(const std::filesystem::path& dir) {
   const auto path = dir / kConfigFile;
   if (!std::filesystem::is_directory(dir)) {
@@ -46,29 +119,11 @@ RunConfig read_run_config(const std::filesystem::path& dir) {
   std::ifstream in(path);
   if (!in) throw InputError(fmt::format("{}: missing; is {} a charnn run directory?", path.string(), dir.string()));
   try {
-    const auto j = nlohmann::json::parse(in);
-    RunConfig c;
-    c.model.model = j.at("model").get<std::string>();
-    c.model.vocab_size = j.at("vocab_size").get<int64_t>();
-    c.model.n_fac = j.at("n_fac").get<int64_t>();
-    c.model.n_hidden = j.at("n_hidden").get<int64_t>();
-    c.model.identity_init = j.at("identity_init").get<bool>();
-    c.window = j.at("window").get<int64_t>();
-    for (const auto& f : j.at("schedule")) c.schedule.push_back({f.at("epochs").get<int64_t>(), f.at("lr").get<double>()});
-    c.seed = j.at("seed").get<uint64_t>();
-    c.bs = j.at("bs").get<int64_t>();
-    c.text = j.at("text").get<std::string>();
-    c.max_chars = j.at("max_chars").get<int64_t>();
-    c.shards = j.value("shards", int64_t{1});  // runs saved before sharding trained plainly
-    if (c.shards < 1) throw InputError(fmt::format("{}: shards must be >= 1, got {}", path.string(), c.shards));
-    for (auto cp : j.at("vocab_code_points").get<std::vector<uint32_t>>()) c.vocab.push_back(cp);
-    if (static_cast<int64_t>(c.vocab.size()) != c.model.vocab_size) {
-      throw InputError(fmt::format("{}: vocab_size {} but {} vocabulary entries", path.string(),
-                                   c.model.vocab_size, c.vocab.size()));
-    }
-    return c;
+    return parse_run_config(Json::parse(in));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: malformed ({})", path.string(), e.what()));
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", path.string(), e.what()));
   }
 }
 

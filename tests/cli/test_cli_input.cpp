@@ -243,12 +243,26 @@ TEST_CASE("checkpoint: a malformed config.json names the problem", "[cli][checkp
   // Truncated.
   write_file(run / "config.json", json.substr(0, json.size() / 2));
   expect_error(sample(run, "the water"), "config.json: malformed ([json.exception.parse_error.101]");
-  // A field of the wrong type.
-  auto edited = json;
-  REQUIRE(edited.find("\"n_hidden\": 16") != std::string::npos);
-  edited.replace(edited.find("\"n_hidden\": 16"), 14, "\"n_hidden\": \"16\"");
-  write_file(run / "config.json", edited);
-  expect_error(sample(run, "the water"), "config.json: malformed ([json.exception.type_error.302]");
+  // Fields of the wrong type or out of range: JSON's numbers are doubles, and a cast of 3e120
+  // to an integer would be undefined behaviour rather than an error.
+  const std::vector<std::tuple<std::string, std::string, std::string>> edits = {
+      {"\"n_hidden\": 16", "\"n_hidden\": \"16\"", "'n_hidden' must be an integer >= 1, got \"16\""},
+      {"\"n_hidden\": 16", "\"n_hidden\": 16.5", "'n_hidden' must be an integer >= 1, got 16.5"},
+      {"\"n_hidden\": 16", "\"n_hidden\": 0", "'n_hidden' must be an integer >= 1, got 0"},
+      {"\"seed\": 0", "\"seed\": -1", "'seed' must be an integer >= 0, got -1"},
+      {"\"lr\": 0.01", "\"lr\": -0.01", "'lr' must be a finite number > 0, got -0.01"},
+      {"\"vocab_code_points\": [\n    0", "\"vocab_code_points\": [\n    3.11111e+120",
+       "'vocab_code_points' holds 3.11111e+120, not a Unicode code point"},
+      {"\"model\": \"char-rnn\"", "\"model\": \"char-gru\"", "unknown model 'char-gru'"},
+  };
+  for (const auto& [field, replacement, message] : edits) {
+    CAPTURE(replacement);
+    auto edited = json;
+    REQUIRE(edited.find(field) != std::string::npos);
+    edited.replace(edited.find(field), field.size(), replacement);
+    write_file(run / "config.json", edited);
+    expect_error(sample(run, "the water"), (run / "config.json").string() + ": " + message);
+  }
 }
 
 TEST_CASE("checkpoint: model.pt missing", "[cli][checkpoint]") {
