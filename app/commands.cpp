@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -133,8 +136,22 @@ int run_sample(const SampleArgs& a) {
   options.temperature = a.temperature;
   options.seed = a.seed;
   const auto prompt = decode_utf8(a.prompt, "prompt");
-  const auto text = get_next_n(loaded.model, loaded.vocab, loaded.window, prompt, options);
-  fmt::print("{}\n", encode_utf8(text));
+  // Streamed as the characters come, so a long -n shows progress, holds no memory and stops
+  // with a pipe's reader (`| head`); everything that can be refused is checked before the
+  // first byte.
+  std::string pending = encode_utf8(prompt);
+  auto flush = [&pending] {
+    std::fwrite(pending.data(), 1, pending.size(), stdout);
+    std::fflush(stdout);
+    pending.clear();
+  };
+  generate(loaded.model, loaded.vocab, loaded.window, prompt, options, [&](char32_t c) {
+    pending += encode_utf8(c);
+    if (c == U'\n' || pending.size() >= 256) flush();
+  });
+  pending += '\n';
+  flush();
+  if (std::ferror(stdout)) throw InputError(fmt::format("stdout: {}", std::strerror(errno)));
   return 0;
 }
 

@@ -4,7 +4,10 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
+#include <limits>
+#include <type_traits>
 
 #include "app/commands.h"
 #include <c10/util/Exception.h>
@@ -23,16 +26,27 @@ std::string model_names() {
   return names;
 }
 
-// Integer options get their bounds checked while parsing, so the error names the flag.
-CLI::Validator at_least(int64_t min) {
+// Integer options get their bounds checked while parsing, so the error names the flag. The
+// digits are read here too: CLI11 turns an out-of-range number into the largest integer.
+template <typename Int>
+CLI::Validator integer_at_least(Int min) {
   return CLI::Validator(
       [min](const std::string& value) {
-        int64_t v = 0;
-        return CLI::detail::lexical_cast(value, v) && v < min ? fmt::format("must be >= {}, got {}", min, v)
-                                                             : std::string();
+        Int v{};
+        const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), v);
+        if (error == std::errc::result_out_of_range) {
+          return fmt::format("{} is out of range (at most {})", value, std::numeric_limits<Int>::max());
+        }
+        if (std::is_unsigned_v<Int> && !value.empty() && value[0] == '-') {
+          return fmt::format("must be >= 0, got {}", value);
+        }
+        if (error == std::errc() && v < min) return fmt::format("must be >= {}, got {}", min, v);
+        return std::string();  // anything else: CLI11's own conversion names it
       },
       fmt::format("INT>={}", min));
 }
+CLI::Validator at_least(int64_t min) { return integer_at_least<int64_t>(min); }
+CLI::Validator any_seed() { return integer_at_least<uint64_t>(0); }
 
 void add_train(CLI::App& app, TrainArgs& a) {
   auto* train = app.add_subcommand("train", "Train a lesson model on a text, with progress and per-epoch losses");
@@ -41,7 +55,9 @@ void add_train(CLI::App& app, TrainArgs& a) {
       train->add_option("--model", a.run.model.model, "One of: " + model_names())->capture_default_str(),
       train->add_option("--fit", a.fits, "A fit call EPOCHS@LR, repeatable, run in order (default: 1@1e-3)"),
       train->add_flag("--identity-init", a.run.model.identity_init, "Copy eye(n_hidden) into rnn.weight_hh_l0"),
-      train->add_option("--seed", a.run.seed, "Seed for the initial weights and the batch order")->capture_default_str(),
+      train->add_option("--seed", a.run.seed, "Seed for the initial weights and the batch order")
+          ->capture_default_str()
+          ->check(any_seed()),
       train->add_option("--text", a.run.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)"),
       train->add_option("--out", a.out, "Run directory: checkpoint, config, metrics, loss.png")->capture_default_str(),
       train->add_option("--bs", a.run.bs, "Training batch size (validation uses 2x)")
@@ -89,7 +105,7 @@ void add_sample(CLI::App& app, SampleArgs& a) {
   sample->add_option("-n", a.n, "Characters to generate")->capture_default_str()->check(at_least(0));
   auto* greedy = sample->add_flag("--greedy", a.greedy, "Always take the most likely character (default)");
   sample->add_option("--temperature", a.temperature, "Sample from softmax(logits / T) instead")->excludes(greedy);
-  sample->add_option("--seed", a.seed, "Seed for --temperature sampling")->capture_default_str();
+  sample->add_option("--seed", a.seed, "Seed for --temperature sampling")->capture_default_str()->check(any_seed());
 }
 
 void add_lesson(CLI::App& app, LessonArgs& a) {
@@ -97,7 +113,7 @@ void add_lesson(CLI::App& app, LessonArgs& a) {
   lesson->add_flag("--quick", a.quick, "Run on the first 30000 characters (a smoke run, not comparable)");
   lesson->add_option("--text", a.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)");
   lesson->add_option("--out", a.out, "Directory for the runs and lesson.md / lesson.csv")->capture_default_str();
-  lesson->add_option("--seed", a.seed, "Seed for every run")->capture_default_str();
+  lesson->add_option("--seed", a.seed, "Seed for every run")->capture_default_str()->check(any_seed());
   lesson->add_option("--only", a.only, "Run only these sections (names as in the table)");
   lesson->add_option("--shards", a.shards, "Threads each batch is cut across (0 = one per core; 1 = plain)")
       ->capture_default_str()
@@ -139,11 +155,12 @@ int main(int argc, char** argv) {
     // --help and friends exit 0; every usage error exits 2, as usual for a command line.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
   try {
-    if (app.got_subcommand("train")) return run_train(std::move(train));
+    // sample keeps the default actions: it has nothing to save, and Ctrl-C must end it.
     if (app.got_subcommand("sample")) return run_sample(sample);
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    if (app.got_subcommand("train")) return run_train(std::move(train));
     return run_lesson(lesson);
   } catch (const c10::Error& e) {
     fmt::print(stderr, "charnn: error: {}\n", e.what_without_backtrace());

@@ -52,8 +52,8 @@ torch::Tensor next_log_probs(LessonModel& model, const torch::Tensor& inp) {
 
 }  // namespace
 
-std::u32string get_next_n(LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt,
-                          const SampleOptions& options) {
+void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt,
+              const SampleOptions& options, const std::function<void(char32_t)>& emit) {
   check_prompt(model, vocab, window, prompt);
   if (options.temperature && !(*options.temperature > 0)) {
     throw InputError(fmt::format("temperature: must be > 0, got {}", *options.temperature));
@@ -66,7 +66,6 @@ std::u32string get_next_n(LessonModel& model, const Vocab& vocab, int64_t window
   auto gen = at::detail::createCPUGenerator(options.seed);
   const auto device = model.module->parameters().front().device();
 
-  std::u32string res(prompt);
   const auto last_window = prompt.substr(prompt.size() - static_cast<size_t>(window));
   // The next character's log-probabilities, either way.
   std::function<torch::Tensor(int64_t)> after;
@@ -93,9 +92,15 @@ std::u32string get_next_n(LessonModel& model, const Vocab& vocab, int64_t window
     } else {
       c = log_probs.argmax().item<int64_t>();
     }
-    res += vocab.char_at(c);
+    emit(vocab.char_at(c));
     if (i + 1 < options.n) log_probs = after(c);
   }
+}
+
+std::u32string get_next_n(LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt,
+                          const SampleOptions& options) {
+  std::u32string res(prompt);
+  generate(model, vocab, window, prompt, options, [&res](char32_t c) { res += c; });
   return res;
 }
 

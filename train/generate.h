@@ -4,6 +4,7 @@
 // the softmax at a temperature.
 #include <torch/torch.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,8 +23,14 @@ struct SampleOptions {
 };
 
 // Throws InputError when the prompt is empty, shorter than the model's window, or holds a
-// character the vocabulary lacks (named, with its code point).
+// character the vocabulary lacks (named, with its code point). Returns the prompt and the
+// options.n characters that follow it.
 std::u32string get_next_n(LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt,
                           const SampleOptions& options);
+
+// The same characters, handed to `emit` one by one as they are chosen (the prompt is not
+// repeated), so a caller can stream them instead of holding all n.
+void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt,
+              const SampleOptions& options, const std::function<void(char32_t)>& emit);
 
 }  // namespace charnn

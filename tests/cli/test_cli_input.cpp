@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
+#include <thread>
 #include <tuple>
 
 #include "cli_case.h"
@@ -217,6 +220,31 @@ TEST_CASE("sample: bad -n and --temperature", "[cli][sample]") {
                "-n: must be >= 0, got -3", 2);
   expect_error(sample(run, "the water", {"--temperature", "0"}), "temperature: must be > 0, got 0");
   expect_error(sample(run, "the water", {"--temperature", "-1"}), "temperature: must be > 0, got -1");
+  // Past the integer range: CLI11 alone would read the largest int64 and generate forever.
+  expect_error(sample(run, "the water", {"-n", "99999999999999999999"}),
+               "-n: 99999999999999999999 is out of range (at most 9223372036854775807)", 2);
+  expect_error(sample(run, "the water", {"--temperature", "1", "--seed", "-1"}), "--seed: must be >= 0, got -1", 2);
+}
+
+TEST_CASE("sample: the text streams, and SIGINT or SIGTERM ends a long run at once", "[cli][sample]") {
+  const auto dir = fresh_dir("sample-stream");
+  const auto run = tiny_run(dir, synthetic_text(3000));
+  for (const int sig : {SIGINT, SIGTERM}) {
+    CliProcess p({"sample", "--checkpoint", run.string(), "--prompt", "the water", "-n", "9000000000000"}, dir,
+                 "long");
+    // Output before the end: the characters are written as they come.
+    const auto out = dir / "long.stdout";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto written = [&out] { return fs::exists(out) ? fs::file_size(out) : 0; };
+    while (p.running() && written() < 4096 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(written() >= 4096);
+    p.send(sig);
+    const auto r = p.wait(std::chrono::seconds(20));
+    CHECK(r.term_signal == sig);
+    CHECK(r.out.rfind("the water", 0) == 0);
+  }
 }
 
 // ---- checkpoints ---------------------------------------------------------------------------
