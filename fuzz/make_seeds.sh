@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the committed seed corpus in fuzz/corpus/ (small files only) with a built CLI:
+# Regenerates the committed seed corpus in fuzz/corpus/ (small files only) with a built CLI
+# (files named found-* are inputs the fuzzer found, kept as it wrote them):
 #   fuzz/make_seeds.sh build/app/charnn
 # The checkpoint seeds come from the run fuzz_checkpoint.cpp rebuilds (same text, same
 # settings); each starts with the byte that selects its reader there.

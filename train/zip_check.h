@@ -9,9 +9,10 @@
 namespace charnn {
 
 // Checks every record: its name in the central directory matches its local header, and its
-// CRC-32 matches its content (decompressed where it is compressed). Throws InputError naming
-// the file and the record. Structure this walk does not recognise (no end record, zip64) is
-// left to LibTorch's reader to accept or reject.
+// CRC-32 matches its content (decompressed where it is compressed). The directory is found as
+// LibTorch's reader finds it (zip64 end record first), and one that holds fewer entries than
+// it declares is damage too. Throws InputError naming the file and the record. A file with no
+// end record at all is left to LibTorch's reader to reject.
 void verify_zip_records(const std::filesystem::path& path);
 
 }  // namespace charnn

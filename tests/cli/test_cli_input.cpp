@@ -379,6 +379,24 @@ TEST_CASE("resume: train_state.pt missing, truncated, corrupt or from another ru
   write_file(state, corrupt);
   expect_error(resume(), state.string() + ": record 'archive/");
   CHECK_THAT(resume().err, Catch::Matchers::EndsWith("fails its CRC-32 check; the file is corrupt\n"));
+  // The same bit, with the classic end record's directory offset damaged too: LibTorch finds
+  // the directory through the zip64 end record, so the check must as well (a fuzzer found
+  // a damaged TorchScript source that got through and ended in std::terminate).
+  const auto end_record = corrupt.rfind("PK\x05\x06");
+  REQUIRE(end_record != std::string::npos);
+  REQUIRE(corrupt.rfind("PK\x06\x07") == end_record - 20);  // the zip64 locator
+  corrupt[end_record + 17] ^= 0x55;
+  write_file(state, corrupt);
+  expect_error(resume(), state.string() + ": record 'archive/");
+  CHECK_THAT(resume().err, Catch::Matchers::EndsWith("fails its CRC-32 check; the file is corrupt\n"));
+  // The zip64 end record's entry count damaged: the directory it declares is not there.
+  auto miscounted = bytes;
+  const auto end64 = miscounted.rfind("PK\x06\x06");
+  REQUIRE(end64 != std::string::npos);
+  miscounted[end64 + 32] ^= 0x01;
+  write_file(state, miscounted);
+  expect_error(resume(), state.string() + ": ");
+  CHECK_THAT(resume().err, Catch::Matchers::Contains("corrupt"));
   // From a run with another hidden size: Module::load would silently resize the model.
   const auto other = tiny_run(fresh_dir("resume-bad-state-donor"), synthetic_text(3000), "char-rnn", "24");
   fs::copy_file(other / "train_state.pt", state, fs::copy_options::overwrite_existing);
