@@ -52,7 +52,9 @@ int64_t integer_field(const Json& j, const char* key, int64_t min, int64_t max =
                         : v.is_number_integer() ? v.get<int64_t>() <= max
                                                 : false;
   if (!in_range || v.get<int64_t>() < min) {
-    throw InputError(fmt::format("'{}' must be an integer >= {}, got {}", key, min, v.dump()));
+    throw InputError(max == INT64_MAX ? fmt::format("'{}' must be an integer >= {}, got {}", key, min, v.dump())
+                                      : fmt::format("'{}' must be an integer from {} to {}, got {}", key, min,
+                                                    max, v.dump()));
   }
   return v.get<int64_t>();
 }
@@ -85,15 +87,19 @@ std::vector<char32_t> code_points_field(const Json& j, const char* key) {
 RunConfig parse_run_config(const Json& j) {
   RunConfig c;
   c.model.model = j.at("model").get<std::string>();
+  c.model.identity_init = j.at("identity_init").get<bool>();
+  const ModelSpec* spec = nullptr;
   try {
-    find_model(c.model.model);
+    spec = &find_model(c.model.model);
   } catch (const std::invalid_argument& e) {
     throw InputError(e.what());
+  }
+  if (c.model.identity_init && !spec->has_identity_init) {
+    throw InputError(fmt::format("'identity_init' is true, but {} has no identity init", c.model.model));
   }
   c.model.vocab_size = integer_field(j, "vocab_size", 1);
   c.model.n_fac = integer_field(j, "n_fac", 1);
   c.model.n_hidden = integer_field(j, "n_hidden", 1);
-  c.model.identity_init = j.at("identity_init").get<bool>();
   c.window = integer_field(j, "window", 0);
   for (const auto& f : j.at("schedule")) c.schedule.push_back({integer_field(f, "epochs", 1), positive_field(f, "lr")});
   c.seed = unsigned_field(j, "seed");

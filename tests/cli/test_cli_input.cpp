@@ -282,6 +282,8 @@ TEST_CASE("checkpoint: a malformed config.json names the problem", "[cli][checkp
       {"\"vocab_code_points\": [\n    0", "\"vocab_code_points\": [\n    3.11111e+120",
        "'vocab_code_points' holds 3.11111e+120, not a Unicode code point"},
       {"\"model\": \"char-rnn\"", "\"model\": \"char-gru\"", "unknown model 'char-gru'"},
+      {"\"shards\": ", "\"shards\": 4294967296, \"x\": ",
+       "'shards' must be an integer from 1 to 2147483647, got 4294967296"},
   };
   for (const auto& [field, replacement, message] : edits) {
     CAPTURE(replacement);
@@ -291,6 +293,12 @@ TEST_CASE("checkpoint: a malformed config.json names the problem", "[cli][checkp
     write_file(run / "config.json", edited);
     expect_error(sample(run, "the water"), (run / "config.json").string() + ": " + message);
   }
+  auto edited = json;
+  edited.replace(edited.find("\"char-rnn\""), 10, "\"char3-model\"");
+  edited.replace(edited.find("\"identity_init\": false"), 22, "\"identity_init\": true");
+  write_file(run / "config.json", edited);
+  expect_error(sample(run, "the water"), (run / "config.json").string() +
+                                             ": 'identity_init' is true, but char3-model has no identity init");
 }
 
 TEST_CASE("checkpoint: model.pt missing", "[cli][checkpoint]") {
