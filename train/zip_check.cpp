@@ -6,7 +6,6 @@
 #include <array>
 #include <cstdint>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -76,9 +75,12 @@ bool read_zip64_sizes(const std::string& b, size_t extra, uint32_t extra_len, ui
 // The central directory's entries, found as LibTorch's miniz finds them: through the zip64
 // end record when its locator precedes the end record (torch.save writes one), else through
 // the end record. Empty when there is no end record at all (left to LibTorch to reject).
-// Throws `damaged` when the directory holds fewer entries than the end record declares:
+// Throws InputError when the directory holds fewer entries than the end record declares:
 // the records it would skip are exactly the ones nobody checks.
-std::vector<Record> directory(const std::string& b, const std::function<InputError(const char*)>& damaged) {
+std::vector<Record> directory(const std::string& b, const std::filesystem::path& path) {
+  const auto damaged = [&](const char* part) {
+    return InputError(fmt::format("{}: the zip {} is damaged; the file is corrupt", path.string(), part));
+  };
   constexpr uint32_t kEnd = 0x06054b50u, kEntry = 0x02014b50u, kLocator = 0x07064b50u, kEnd64 = 0x06064b50u;
   if (b.size() < 22) return {};
   size_t end = b.size() - 22;
@@ -122,10 +124,7 @@ void verify_zip_records(const std::filesystem::path& path) {
   const auto corrupt = [&](const std::string& name, const char* what) {
     return InputError(fmt::format("{}: record '{}' {}; the file is corrupt", path.string(), name, what));
   };
-  const auto damaged = [&](const char* part) {
-    return InputError(fmt::format("{}: the zip {} is damaged; the file is corrupt", path.string(), part));
-  };
-  for (const auto& r : directory(b, damaged)) {
+  for (const auto& r : directory(b, path)) {
     const auto local = static_cast<size_t>(std::min<uint64_t>(r.local, b.size()));
     const uint32_t name_len = le(b, local + 26, 2);
     if (le(b, local, 4) != 0x04034b50u || local + 30 + name_len > b.size() ||
