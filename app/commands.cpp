@@ -10,11 +10,11 @@
 #include <fstream>
 
 #include "models/registry.h"
-#include "train/atomic_file.h"
-#include "train/generate.h"
-#include "train/lesson.h"
+#include "train/io/atomic_file.h"
+#include "train/generate/generate.h"
+#include "train/run/lesson.h"
 #include "train/report.h"
-#include "train/session.h"
+#include "train/run/session.h"
 
 namespace charnn::cli {
 

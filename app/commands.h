@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "train/run_config.h"
+#include "train/io/run_config.h"
 
 namespace charnn::cli {
 

@@ -6,9 +6,9 @@
 #include <filesystem>
 
 #include "app/commands.h"
-#include "train/atomic_file.h"
-#include "train/lesson.h"
-#include "train/session.h"
+#include "train/io/atomic_file.h"
+#include "train/run/lesson.h"
+#include "train/run/session.h"
 
 namespace charnn::cli {
 namespace {

@@ -12,7 +12,7 @@
 #include "app/commands.h"
 #include <c10/util/Exception.h>
 
-#include "data/errors.h"
+#include "common/error.h"
 #include "models/registry.h"
 #include "train/threads.h"
 

@@ -43,7 +43,7 @@
 #include "models/char_rnn.h"
 #include "models/char_seq_rnn.h"
 #include "models/registry.h"
-#include "train/generate.h"
+#include "train/generate/generate.h"
 #include "train/loss.h"
 #include "train/sharded_step.h"
 #include "train/threads.h"
@@ -229,7 +229,7 @@ class Bench {
             {"max_grad_diff", max_grad_diff}};
   }
 
-  // get_next_n as `charnn sample` runs it (train/window_chains.h); "MODEL+recompute" runs the
+  // get_next_n as `charnn sample` runs it (train/generate/window_chains.h); "MODEL+recompute" runs the
   // model on every window as the notebook's get_next does, and says whether the default
   // wrote the same text.
   json generate(const std::string& name, int64_t n, int reps) {

@@ -1,5 +1,7 @@
 #include "data/corpus.h"
 
+#include "common/file.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -134,18 +136,7 @@ Corpus corpus_from_utf8(std::string_view bytes, std::string name) {
 }
 
 Corpus load_corpus(const std::filesystem::path& path) {
-  const std::string name = path.string();
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) throw InputError(fmt::format("{}: no such file", name));
-  if (std::filesystem::is_directory(status)) {
-    throw InputError(fmt::format("{}: is a directory, expected a UTF-8 text file", name));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open ({})", name, std::strerror(errno)));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(fmt::format("{}: read failed", name));
-  return corpus_from_utf8(bytes, name);
+  return corpus_from_utf8(read_whole_file(path, "a UTF-8 text file"), path.string());
 }
 
 }  // namespace charnn

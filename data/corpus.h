@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "data/errors.h"
+#include "common/error.h"
 
 namespace charnn {
 

@@ -16,9 +16,10 @@
 
 #include "data/corpus.h"
 #include "models/registry.h"
-#include "train/checkpoint.h"
-#include "train/run_config.h"
-#include "train/session.h"
+#include "train/io/checkpoint.h"
+include "train/io/run_config.h"
+#include "train/io/train_state.h"
+#include "train/run/session.h"
 
 namespace fs = std::filesystem;
 

@@ -23,4 +23,15 @@ torch::Tensor Char3ModelImpl::forward(const torch::Tensor& c1, const torch::Tens
   return torch::log_softmax(l_out(h), 1);
 }
 
+WindowRecurrence Char3ModelImpl::window_recurrence() const { return added_input_recurrence(e, l_in, l_hidden, l_out); }
+
+WindowRecurrence added_input_recurrence(const torch::nn::Embedding& e, const torch::nn::Linear& l_in,
+                                        const torch::nn::Linear& l_hidden, const torch::nn::Linear& l_out) {
+  torch::NoGradGuard no_grad;
+  RecurrenceLayer step{l_hidden->weight, l_hidden->bias, RecurrenceLayer::CharTerm::BeforeProduct,
+                       RecurrenceLayer::Activation::Tanh};
+  return {torch::relu(torch::nn::functional::linear(e->weight, l_in->weight, l_in->bias)), {step}, l_out->weight,
+          l_out->bias};
+}
+
 }  // namespace charnn

@@ -21,4 +21,17 @@ torch::Tensor CharLoopConcatModelImpl::forward(const torch::Tensor& cs) {
   return torch::log_softmax(l_out(h), -1);
 }
 
+// l_in reads cat(h, e(c)): its weight splits into the columns that multiply h and those that
+// multiply e(c); the latter, with l_in's bias, are the character's term.
+WindowRecurrence CharLoopConcatModelImpl::window_recurrence() const {
+  torch::NoGradGuard no_grad;
+  const auto w_in = l_in->weight;
+  const auto char_term = torch::addmm(l_in->bias, e->weight, w_in.narrow(1, n_hidden, w_in.size(1) - n_hidden).t());
+  RecurrenceLayer in{w_in.narrow(1, 0, n_hidden), {}, RecurrenceLayer::CharTerm::AfterProduct,
+                     RecurrenceLayer::Activation::Relu};
+  RecurrenceLayer hidden{l_hidden->weight, l_hidden->bias, RecurrenceLayer::CharTerm::None,
+                         RecurrenceLayer::Activation::Tanh};
+  return {char_term, {in, hidden}, l_out->weight, l_out->bias};
+}
+
 }  // namespace charnn

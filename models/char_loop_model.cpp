@@ -1,4 +1,5 @@
 #include "models/char_loop_model.h"
+#include "models/char3_model.h"
 
 namespace charnn {
 
@@ -18,6 +19,10 @@ torch::Tensor CharLoopModelImpl::forward(const torch::Tensor& cs) {
   }
 
   return torch::log_softmax(l_out(h), -1);
+}
+
+WindowRecurrence CharLoopModelImpl::window_recurrence() const {
+  return added_input_recurrence(e, l_in, l_hidden, l_out);
 }
 
 }  // namespace charnn

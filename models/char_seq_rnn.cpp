@@ -20,4 +20,6 @@ torch::Tensor CharSeqRnnImpl::forward(const torch::Tensor& cs) {
 
 void CharSeqRnnImpl::identity_init() { copy_identity_into_weight_hh(rnn); }
 
+WindowRecurrence CharSeqRnnImpl::window_recurrence() const { return rnn_recurrence(e, rnn, l_out); }
+
 }  // namespace charnn

@@ -1,6 +1,7 @@
 #include "models/registry.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <stdexcept>
 
@@ -13,38 +14,27 @@
 namespace charnn {
 namespace {
 
-template <typename Holder>
-LessonModel wrap(const ModelConfig& config, Holder m) {
-  if constexpr (std::is_same_v<Holder, CharRnn> || std::is_same_v<Holder, CharSeqRnn>) {
-    if (config.identity_init) m->identity_init();
-  }
-  LessonModel out{config, m.ptr(), nullptr};
-  if constexpr (std::is_same_v<Holder, Char3Model>) {
-    out.forward = [m](const torch::Tensor& xs) mutable { return m->forward(xs[0], xs[1], xs[2]); };
-  } else {
-    out.forward = [m](const torch::Tensor& xs) mutable { return m->forward(xs); };
-  }
-  return out;
-}
-
-template <typename Holder>
-std::function<LessonModel(const ModelConfig&)> factory() {
-  return [](const ModelConfig& c) { return wrap(c, Holder(c.vocab_size, c.n_fac, c.n_hidden)); };
+std::vector<ModelSpec>& registry() {
+  static std::vector<ModelSpec> models = {
+      model_entry<Char3Model>("char3-model", "Char3Model", Layout::ThreeChar, LossKind::Nll),
+      model_entry<CharLoopModel>("char-loop-model", "CharLoopModel", Layout::Overlapping, LossKind::Nll),
+      model_entry<CharLoopConcatModel>("char-loop-concat-model", "CharLoopConcatModel", Layout::Overlapping,
+                                       LossKind::Nll),
+      model_entry<CharRnn>("char-rnn", "CharRnn", Layout::Overlapping, LossKind::Nll),
+      model_entry<CharSeqRnn>("char-seq-rnn", "CharSeqRnn", Layout::Sequences, LossKind::NllSeq),
+  };
+  return models;
 }
 
 }  // namespace
 
-const std::vector<ModelSpec>& model_registry() {
-  static const std::vector<ModelSpec> registry = {
-      {"char3-model", "Char3Model", Layout::ThreeChar, LossKind::Nll, false, factory<Char3Model>()},
-      {"char-loop-model", "CharLoopModel", Layout::Overlapping, LossKind::Nll, false,
-       factory<CharLoopModel>()},
-      {"char-loop-concat-model", "CharLoopConcatModel", Layout::Overlapping, LossKind::Nll, false,
-       factory<CharLoopConcatModel>()},
-      {"char-rnn", "CharRnn", Layout::Overlapping, LossKind::Nll, true, factory<CharRnn>()},
-      {"char-seq-rnn", "CharSeqRnn", Layout::Sequences, LossKind::NllSeq, true, factory<CharSeqRnn>()},
-  };
-  return registry;
+const std::vector<ModelSpec>& model_registry() { return registry(); }
+
+void register_model(ModelSpec spec) {
+  for (const auto& known : registry()) {
+    if (known.name == spec.name) throw std::invalid_argument(fmt::format("model '{}' is already registered", spec.name));
+  }
+  registry().push_back(std::move(spec));
 }
 
 const ModelSpec& find_model(std::string_view name) {
@@ -60,8 +50,12 @@ const ModelSpec& find_model(std::string_view name) {
 LessonModel make_model(const ModelConfig& config) {
   const auto& spec = find_model(config.model);
   if (config.identity_init && !spec.has_identity_init) {
+    std::vector<std::string_view> with;
+    for (const auto& s : model_registry()) {
+      if (s.has_identity_init) with.push_back(s.name);
+    }
     throw std::invalid_argument(
-        fmt::format("identity init applies to char-rnn and char-seq-rnn, not {}", spec.name));
+        fmt::format("identity init applies to {}, not {}", fmt::join(with, " and "), spec.name));
   }
   if (config.vocab_size < 1 || config.n_fac < 1 || config.n_hidden < 1) {
     throw std::invalid_argument(fmt::format("vocab_size, n_fac and n_hidden must be >= 1 (got {}, {}, {})",

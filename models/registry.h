@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/layouts.h"
+#include "models/window_recurrence.h"
 
 namespace charnn {
 
@@ -31,6 +32,8 @@ struct LessonModel {
   ModelConfig config;
   std::shared_ptr<torch::nn::Module> module;
   std::function<torch::Tensor(const torch::Tensor&)> forward;
+  // Empty for a model without one; generation then runs forward on every window.
+  std::function<WindowRecurrence()> window_recurrence;
 };
 
 struct ModelSpec {
@@ -43,8 +46,20 @@ struct ModelSpec {
 };
 
 const std::vector<ModelSpec>& model_registry();
+// Adds a model (after the lesson's), e.g. one of your own: see model_entry below. Throws
+// std::invalid_argument when the name is taken.
+void register_model(ModelSpec spec);
 // Throws std::invalid_argument naming the unknown model and listing the known ones.
 const ModelSpec& find_model(std::string_view name);
 LessonModel make_model(const ModelConfig& config);
 
+// The registry entry of a model class Holder (a TORCH_MODULE holder) constructed as
+// Holder(vocab_size, n_fac, n_hidden). What the class offers is found from its methods, so it
+// is stated once: identity_init() makes it accept identity init, window_recurrence() gives fast
+// generation, and a forward of three index tensors takes the three-char layout's columns.
+template <typename Holder>
+ModelSpec model_entry(std::string_view name, std::string_view notebook_class, Layout layout, LossKind loss);
+
 }  // namespace charnn
+
+#include "models/registry_entry.h"

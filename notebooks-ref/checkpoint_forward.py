@@ -7,6 +7,7 @@ The sizes (vocab_size, n_fac, n_hidden) are read off the state_dict's shapes, an
 strict, so a checkpoint with the wrong keys fails here rather than running half-loaded.
 """
 import argparse
+import collections
 import os
 import sys
 
@@ -24,9 +25,10 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
-    sd = torch.load(args.state)
-    if type(sd) is not dict:
-        raise SystemExit(f"{args.state}: expected a plain dict, got {type(sd).__name__}")
+    # weights_only: the default since PyTorch 2.6, and what a careful 1.13 user passes.
+    sd = torch.load(args.state, weights_only=True)
+    if type(sd) is not collections.OrderedDict:
+        raise SystemExit(f"{args.state}: expected a state_dict (an OrderedDict), got {type(sd).__name__}")
     vocab_size, n_fac = sd["e.weight"].shape
     n_hidden = sd["l_out.weight"].shape[1]
     m = L.make_model(args.model, vocab_size, n_fac, n_hidden)

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "support.h"
-#include "train/checkpoint.h"
+#include "train/io/checkpoint.h"
 
 namespace charnn::test {
 

@@ -5,12 +5,13 @@
 
 #include <fstream>
 
-#include "data/errors.h"
+#include "common/error.h"
 #include "data/layouts.h"
 #include "models/registry.h"
 #include "reference.h"
-#include "train/checkpoint.h"
-#include "train/torch_load.h"
+#include "train/io/checkpoint.h"
+#include "train/io/torch_archive.h"
+#include "train/io/torch_save.h"
 
 using namespace charnn;
 using Catch::Matchers::Contains;
@@ -106,7 +107,7 @@ TEST_CASE("checkpoint: save then load restores every weight exactly", "[checkpoi
   CHECK(files == 1);
 }
 
-TEST_CASE("checkpoint: a C++-saved state_dict is a plain dict Python loads into its model", "[python][checkpoint]") {
+TEST_CASE("checkpoint: a C++-saved state_dict loads in Python with weights_only=True into its model", "[python][checkpoint]") {
   test::TempDir dir("ckpt_to_python");
   torch::manual_seed(6);
   for (const auto& spec : model_registry()) {
@@ -249,4 +250,33 @@ TEST_CASE("checkpoint: Python's pickles are rewritten into the plain dicts LibTo
   };
   CHECK_NOTHROW(plain_dict_pickle(proto + key("ctorch\nFloatStorage\n")));
   CHECK_THROWS_WITH(plain_dict_pickle(proto + key("K\xc8")), Contains("opcode 0x51"));
+}
+
+TEST_CASE("checkpoint: torch_save writes nested values that read back as written", "[checkpoint]") {
+  test::TempDir dir("torch_save_nested");
+  auto inner = c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
+  inner.insert("step", int64_t{3000000000});  // past int32: LONG1
+  inner.insert("neg", int64_t{-7});
+  inner.insert("lr", 1e-3);
+  inner.insert("betas", c10::ivalue::Tuple::create(0.9, 0.999));
+  inner.insert("none", c10::IValue());
+  inner.insert("flag", true);
+  inner.insert("names", c10::List<std::string>({"e.weight", "l_out.bias"}));
+  const auto weights = torch::arange(12, torch::kFloat64).view({3, 4}).t();  // not contiguous
+  inner.insert("w", weights);
+  inner.insert("idx", torch::tensor({5, 1, 4}, torch::kInt64));
+  auto outer = c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
+  outer.insert("inner", inner);
+  torch_save(c10::IValue(outer), dir / "nested.pt");
+
+  const auto back = read_torch_file(dir / "nested.pt").toGenericDict().at("inner").toGenericDict();
+  CHECK(back.at("step").toInt() == 3000000000);
+  CHECK(back.at("neg").toInt() == -7);
+  CHECK(back.at("lr").toDouble() == 1e-3);
+  CHECK(back.at("betas").toTupleRef().elements()[1].toDouble() == 0.999);
+  CHECK(back.at("none").isNone());
+  CHECK(back.at("flag").toBool());
+  CHECK(back.at("names").toList().get(1).toStringRef() == "l_out.bias");
+  CHECK(torch::equal(back.at("w").toTensor(), weights));
+  CHECK(torch::equal(back.at("idx").toTensor(), torch::tensor({5, 1, 4}, torch::kInt64)));
 }

@@ -10,7 +10,7 @@
 #include "models/char_seq_rnn.h"
 #include "models/registry.h"
 #include "reference.h"
-#include "train/checkpoint.h"
+#include "train/io/checkpoint.h"
 #include "train/loss.h"
 
 using namespace charnn;

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/split.h"
-#include "train/checkpoint.h"
+#include "train/io/checkpoint.h"
 #include "train/fit.h"
 #include "support.h"
 

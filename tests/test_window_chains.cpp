@@ -13,9 +13,9 @@
 #include "models/registry.h"
 #include "support.h"
 #include "train/fit.h"
-#include "train/generate.h"
-#include "train/row_kernels.h"
-#include "train/window_chains.h"
+#include "train/generate/generate.h"
+#include "train/generate/row_kernels.h"
+#include "train/generate/window_chains.h"
 
 using namespace charnn;
 
@@ -64,7 +64,7 @@ TEST_CASE("window chains: every prediction equals the model's forward on that wi
       // Feed 120 characters of the text, checking the prediction after each.
       std::vector<int64_t> text;
       for (char32_t ch : t.corpus.text.substr(1000, 120)) text.push_back(t.corpus.vocab.index_of(ch));
-      WindowChains chains(t.model, t.window);
+      WindowChains chains(t.model.window_recurrence(), t.window);
       std::vector<int64_t> window(text.begin(), text.begin() + t.window);
       auto got = chains.start(window);
       double worst = 0;
@@ -105,7 +105,7 @@ TEST_CASE("window chains: a window of one character", "[generate][chains]") {
   torch::manual_seed(0);
   auto model = make_model({"char-loop-model", 12, 4, 16, false});
   model.module->eval();
-  WindowChains chains(model, 1);
+  WindowChains chains(model.window_recurrence(), 1);
   auto got = chains.start({3});
   CHECK((got - forward_log_probs(model, {3})).abs().max().item<double>() <= 1e-6);
   got = chains.push(5);

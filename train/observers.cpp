@@ -3,10 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 
-#include "train/atomic_file.h"
 #include "train/report.h"
 
 namespace charnn {
@@ -18,20 +15,16 @@ std::string clock(double seconds) {
                    : fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
-ProgressObserver::ProgressObserver(std::string label, int64_t window_rows_per_batch, std::FILE* rows_out,
-                                   std::FILE* progress_out)
+void EpochRowPrinter::on_epoch_end(const EpochRow& row, const FitState& /*state*/) {
+  fmt::print(out_, "{}\n", format_epoch_row(row));
+  std::fflush(out_);
+}
+
+ProgressObserver::ProgressObserver(std::string label, int64_t window_rows_per_batch, std::FILE* progress_out)
     : label_(std::move(label)),
       rows_per_batch_(window_rows_per_batch),
-      rows_out_(rows_out),
       progress_out_(progress_out),
       tty_(::isatty(::fileno(progress_out)) != 0) {}
 
@@ -70,38 +63,6 @@ void ProgressObserver::draw(const BatchEvent& e, bool final_line) {
     fmt::print(progress_out_, "{}\n", text);
   }
   std::fflush(progress_out_);
-}
-
-void ProgressObserver::on_epoch_end(const EpochRow& row, const FitState& /*state*/) {
-  fmt::print(rows_out_, "{}\n", format_epoch_row(row));
-  std::fflush(rows_out_);
-}
-
-MetricsWriter::CsvFile MetricsWriter::open_csv(const std::filesystem::path& path, const char* header) {
-  CsvFile f{path, std::filesystem::exists(path) ? read_all(path) : std::string(header)};
-  return f;
-}
-
-MetricsWriter::MetricsWriter(const std::filesystem::path& dir, int64_t every, int64_t fit_index, double lr,
-                             int64_t step_offset)
-    : batches_(open_csv(dir / kBatchesFile, "fit,lr,epoch,batch,step,loss,smoothed_loss\n")),
-      epochs_(open_csv(dir / kEpochsFile, "fit,lr,epoch,step,trn_loss,val_loss\n")),
-      every_(every),
-      fit_index_(fit_index),
-      lr_(lr),
-      step_offset_(step_offset) {}
-
-void MetricsWriter::on_batch_end(const BatchEvent& e) {
-  if (every_ <= 0 || e.state.batches_seen % every_ != 0) return;
-  batches_.text += fmt::format("{},{},{},{},{},{:.6f},{:.6f}\n", fit_index_, lr_, e.state.epoch, e.state.batch,
-                               step_offset_ + e.state.batches_seen, e.loss, e.state.smoothed());
-  write_file_atomically(batches_.path, batches_.text);
-}
-
-void MetricsWriter::on_epoch_end(const EpochRow& row, const FitState& state) {
-  epochs_.text += fmt::format("{},{},{},{},{:.6f},{:.6f}\n", fit_index_, lr_, row.epoch, step_offset_ + state.batches_seen,
-                              row.trn_loss, row.val_loss);
-  write_file_atomically(epochs_.path, epochs_.text);
 }
 
 }  // namespace charnn

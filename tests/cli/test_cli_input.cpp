@@ -12,8 +12,8 @@
 
 #include "cli_case.h"
 #include "data/corpus.h"
-#include "train/checkpoint.h"
-#include "train/run_config.h"
+#include "train/io/checkpoint.h"
+#include "train/io/run_config.h"
 
 using namespace charnn;
 using namespace charnn::test;
@@ -37,12 +37,18 @@ CliResult train_on_bytes(const fs::path& dir, const std::string& bytes, std::vec
 
 // The offset of the first data byte of the zip's first record (a torch.save file stores its
 // records uncompressed): flipping it changes content that only the CRC-32 covers.
-size_t first_record_data(const std::string& zip) {
-  REQUIRE(zip.size() > 30);
-  REQUIRE(zip.compare(0, 4, "PK\x03\x04") == 0);
+// The offset of a stored record's first data byte. The writer sets the data-descriptor flag,
+// so local headers carry no sizes: the record is found by its name, whose first occurrence is
+// in its local header (the central directory comes last).
+size_t record_data(const std::string& zip, const std::string& name) {
   const auto u16 = [&](size_t at) { return static_cast<size_t>(static_cast<unsigned char>(zip[at])) |
                                            static_cast<size_t>(static_cast<unsigned char>(zip[at + 1])) << 8; };
-  return 30 + u16(26) + u16(28);
+  const auto at = zip.find(name);
+  REQUIRE(at != std::string::npos);
+  REQUIRE(at >= 30);
+  const auto header = at - 30;
+  REQUIRE(zip.compare(header, 4, "PK\x03\x04") == 0);
+  return header + 30 + u16(header + 26) + u16(header + 28);
 }
 
 CliResult sample(const fs::path& run, const std::string& prompt, std::vector<std::string> extra = {}) {
@@ -336,7 +342,7 @@ TEST_CASE("checkpoint: corrupt bytes in model.pt", "[cli][checkpoint]") {
   }
   // A single flipped bit in the first tensor's data, which LibTorch's reader alone accepts.
   auto flipped = original;
-  flipped[first_record_data(original)] ^= 0x01;
+  flipped[record_data(original, "archive/data/0")] ^= 0x01;
   write_file(run / "model.pt", flipped);
   expect_error(sample(run, "the water"),
                (run / "model.pt").string() + ": record 'archive/data/0' fails its CRC-32 check; the file is corrupt");
@@ -374,7 +380,7 @@ TEST_CASE("resume: train_state.pt missing, truncated, corrupt or from another ru
   expect_error(resume(), state.string() + ": missing; nothing to resume");
   // Truncated.
   write_file(state, bytes.substr(0, bytes.size() / 2));
-  expect_error(resume(), state.string() + ": unreadable or corrupt (");
+  expect_error(resume(), state.string() + ": not a readable torch.save file (");
   // Corrupt all over: every 97th byte inverted (the zip structure or the pickle may be hit first).
   auto corrupt = bytes;
   for (size_t i = 0; i < corrupt.size(); i += 97) corrupt[i] = static_cast<char>(~corrupt[i]);
@@ -383,7 +389,7 @@ TEST_CASE("resume: train_state.pt missing, truncated, corrupt or from another ru
   CHECK_THAT(resume().err, Catch::Matchers::Contains("corrupt"));
   // One flipped bit inside a record, which LibTorch's reader alone would accept.
   corrupt = bytes;
-  corrupt[first_record_data(bytes)] ^= 0x01;
+  corrupt[record_data(bytes, "archive/data/0")] ^= 0x01;
   write_file(state, corrupt);
   expect_error(resume(), state.string() + ": record 'archive/");
   CHECK_THAT(resume().err, Catch::Matchers::EndsWith("fails its CRC-32 check; the file is corrupt\n"));
@@ -404,17 +410,22 @@ TEST_CASE("resume: train_state.pt missing, truncated, corrupt or from another ru
   miscounted[end64 + 32] ^= 0x01;
   write_file(state, miscounted);
   expect_error(resume(), state.string() + ": ");
-  CHECK_THAT(resume().err, Catch::Matchers::Contains("corrupt"));
-  // From a run with another hidden size: Module::load would silently resize the model.
+  CHECK_THAT(resume().err, Catch::Matchers::Contains("corrupt") || Catch::Matchers::Contains("not a readable"));
+  // train_state.pt from another run, beside this run's model.pt: they do not belong together.
   const auto other = tiny_run(fresh_dir("resume-bad-state-donor"), synthetic_text(3000), "char-rnn", "24");
   fs::copy_file(other / "train_state.pt", state, fs::copy_options::overwrite_existing);
-  expect_error(resume(), state.string() +
-                             ": unreadable or corrupt (key 'rnn.weight_ih_l0' has shape [24, 8] in the file but "
-                             "[16, 8] in the model)");
-  // From a run on a longer text of the same vocabulary: its position does not fit this run.
+  expect_error(resume(), (run / "model.pt").string() + ": does not hold the weights " + state.string() + " names");
+  // Both files of a run with another hidden size: the shapes are named.
+  const auto model_bytes = read_file(run / "model.pt");
+  fs::copy_file(other / "model.pt", run / "model.pt", fs::copy_options::overwrite_existing);
+  expect_error(resume(), (run / "model.pt").string() +
+                             ": key 'rnn.weight_ih_l0' has shape [24, 8] in the file but [16, 8] in the model");
+  // Both files of a run on a longer text of the same vocabulary: its position does not fit this run.
   const auto longer = tiny_run(fresh_dir("resume-bad-state-donor2"), synthetic_text(3000) + synthetic_text(3000));
   fs::copy_file(longer / "train_state.pt", state, fs::copy_options::overwrite_existing);
+  fs::copy_file(longer / "model.pt", run / "model.pt", fs::copy_options::overwrite_existing);
   expect_error(resume(), "not a checkpoint of this run");
+  write_file(run / "model.pt", model_bytes);
   // Nothing was touched by the failed resumes.
   CHECK(csv_rows(run / "epochs.csv").size() == 1);
 }

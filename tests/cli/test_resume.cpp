@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "cli_case.h"
-#include "train/checkpoint.h"
-#include "train/session.h"
+#include "train/io/checkpoint.h"
+#include "train/run/session.h"
 
 using namespace charnn;
 using namespace charnn::test;

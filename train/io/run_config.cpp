@@ -1,4 +1,4 @@
-#include "train/run_config.h"
+#include "train/io/run_config.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "train/atomic_file.h"
+#include "train/io/atomic_file.h"
 
 namespace charnn {
 

@@ -1,11 +1,11 @@
-#include "train/plot.h"
+#include "train/io/plot.h"
 
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "train/observers.h"
+#include "train/io/metrics.h"
 
 namespace charnn {
 

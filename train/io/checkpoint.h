@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "data/errors.h"
+#include "common/error.h"
 
 namespace charnn {
 
@@ -21,6 +21,11 @@ void save_state_dict(const torch::nn::Module& module, const std::filesystem::pat
 // a shape that differs throws InputError naming the file, the key and the shapes, before
 // any parameter is touched.
 void load_state_dict(torch::nn::Module& module, const std::filesystem::path& path);
+
+// Any torch.save file of containers, numbers, strings and tensors (tensors on the CPU), its
+// zip records checked first (train/io/zip_check.h). An unreadable, truncated or corrupt file
+// throws InputError naming it.
+c10::IValue read_torch_file(const std::filesystem::path& path);
 
 // Any torch.save'd dict of tensors (a plain dict or an OrderedDict). An unreadable,
 // truncated or corrupt file, or one holding something else, throws InputError naming it.

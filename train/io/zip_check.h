@@ -4,7 +4,10 @@
 // CRC-32s, and it trusts the directory's record names. A flipped byte in tensor data then
 // loads as a wrong weight, and a damaged name can make the TorchScript importer throw
 // through a noexcept frame (std::terminate) instead of reporting an error.
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <string>
 
 namespace charnn {
 
@@ -13,6 +16,9 @@ namespace charnn {
 // LibTorch's reader finds it (zip64 end record first), and one that holds fewer entries than
 // it declares is damage too. Throws InputError naming the file and the record. A file with no
 // end record at all is left to LibTorch's reader to reject.
-void verify_zip_records(const std::filesystem::path& path);
+void verify_zip_records(const std::filesystem::path& path, const std::string& bytes);
+
+// The zip format's CRC-32 (IEEE 802.3), also the digest that ties train_state.pt to model.pt.
+uint32_t crc32(const unsigned char* p, size_t n);
 
 }  // namespace charnn

@@ -1,4 +1,4 @@
-#include "train/lesson.h"
+#include "train/run/lesson.h"
 
 namespace charnn {
 

@@ -1,6 +1,5 @@
-#include "train/zip_check.h"
+#include "train/io/zip_check.h"
 
-#include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
 
 #include <array>
@@ -10,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "data/errors.h"
+#include "common/error.h"
+#include "train/io/torch_archive.h"
 
 namespace charnn {
-namespace {
 
 uint32_t crc32(const unsigned char* p, size_t n) {
   static const auto table = [] {
@@ -29,6 +28,8 @@ uint32_t crc32(const unsigned char* p, size_t n) {
   for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
+
+namespace {
 
 // Little-endian field of `bytes` bytes at `at`; 0 past the end, so a damaged offset reads
 // as a field that fails its check rather than out of bounds.
@@ -108,19 +109,9 @@ std::vector<Record> directory(const std::string& b, const std::filesystem::path&
   return records;
 }
 
-// A compressed record's content, inflated by LibTorch's own reader (names without the
-// archive's top directory).
-uint32_t inflated_crc(const std::filesystem::path& path, const std::string& name) {
-  caffe2::serialize::PyTorchStreamReader reader(path.string());
-  const auto [data, size] = reader.getRecord(name.substr(name.find('/') + 1));
-  return crc32(static_cast<const unsigned char*>(data.get()), size);
-}
-
 }  // namespace
 
-void verify_zip_records(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+void verify_zip_records(const std::filesystem::path& path, const std::string& b) {
   const auto corrupt = [&](const std::string& name, const char* what) {
     return InputError(fmt::format("{}: record '{}' {}; the file is corrupt", path.string(), name, what));
   };
@@ -138,7 +129,7 @@ void verify_zip_records(const std::filesystem::path& path) {
     uint32_t crc = 0;
     try {
       crc = r.method == 0 ? crc32(reinterpret_cast<const unsigned char*>(b.data()) + data, static_cast<size_t>(r.size))
-                          : inflated_crc(path, r.name);
+                          : crc32_of_inflated_record(b, r.name);
     } catch (const c10::Error&) {
       throw corrupt(r.name, "cannot be decompressed");
     }

@@ -31,8 +31,6 @@ struct RunConfig {
 };
 
 constexpr const char* kConfigFile = "config.json";
-constexpr const char* kModelFile = "model.pt";        // the state_dict Python's torch.load reads
-constexpr const char* kTrainStateFile = "train_state.pt";  // everything --resume needs
 
 std::string to_json(const RunConfig& config);
 // Throws InputError naming the file and the field on anything missing or malformed.

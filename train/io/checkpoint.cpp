@@ -1,4 +1,4 @@
-#include "train/checkpoint.h"
+#include "train/io/checkpoint.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,8 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "train/atomic_file.h"
-#include "train/torch_load.h"
+#include "common/file.h"
+#include "train/io/torch_archive.h"
+#include "train/io/torch_save.h"
+#include "train/io/zip_check.h"
 
 namespace charnn {
 namespace {
@@ -33,19 +35,7 @@ std::string first_line(const char* message) {
   return s.substr(0, s.find('\n'));
 }
 
-std::vector<char> read_bytes(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: no such file", path.string()));
-  if (fs::is_directory(path, ec)) throw InputError(fmt::format("{}: is a directory, not a checkpoint", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open ({})", path.string(), std::strerror(errno)));
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(fmt::format("{}: read failed", path.string()));
-  if (bytes.empty()) throw InputError(fmt::format("{}: the file is empty", path.string()));
-  return bytes;
-}
-
-c10::IValue unpickle(const std::vector<char>& bytes, const fs::path& path) {
+c10::IValue unpickle(const std::string& bytes, const fs::path& path) {
   try {
     return torch_load(bytes);
   } catch (const c10::Error& e) {
@@ -55,14 +45,6 @@ c10::IValue unpickle(const std::vector<char>& bytes, const fs::path& path) {
     throw InputError(fmt::format("{}: not a readable torch.save file ({})", path.string(), first_line(e.what())));
   }
 }
-
-void write_pickled(const c10::Dict<std::string, at::Tensor>& dict, const fs::path& path) {
-  const auto bytes = torch::pickle_save(c10::IValue(dict));
-  write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
-}
-
-// A checkpoint written from a GPU run must still open on a machine without one.
-at::Tensor cpu_copy(const at::Tensor& t) { return t.detach().cpu(); }
 
 // Parameters and buffers under their dotted names: exactly the keys of Python's state_dict().
 torch::OrderedDict<std::string, at::Tensor> state_of(const torch::nn::Module& module) {
@@ -96,8 +78,15 @@ std::string first_mismatch(const std::map<std::string, at::Tensor>& saved,
 
 }  // namespace
 
+c10::IValue read_torch_file(const fs::path& path) {
+  const auto bytes = read_whole_file(path, "a torch.save file");
+  if (bytes.empty()) throw InputError(fmt::format("{}: the file is empty", path.string()));
+  verify_zip_records(path, bytes);
+  return unpickle(bytes, path);
+}
+
 std::map<std::string, at::Tensor> read_tensor_dict(const fs::path& path) {
-  const auto value = unpickle(read_bytes(path), path);
+  const auto value = read_torch_file(path);
   if (!value.isGenericDict()) {
     throw InputError(fmt::format("{}: expected a dict of tensors, found {}", path.string(), value.tagKind()));
   }
@@ -114,14 +103,14 @@ std::map<std::string, at::Tensor> read_tensor_dict(const fs::path& path) {
 
 void write_tensor_dict(const std::map<std::string, at::Tensor>& tensors, const fs::path& path) {
   c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& [key, tensor] : tensors) dict.insert(key, cpu_copy(tensor));
-  write_pickled(dict, path);
+  for (const auto& [key, tensor] : tensors) dict.insert(key, tensor);
+  torch_save(c10::IValue(dict), path);
 }
 
 void save_state_dict(const torch::nn::Module& module, const fs::path& path) {
   c10::Dict<std::string, at::Tensor> dict;  // keeps the module's order, as Python's state_dict does
-  for (const auto& item : state_of(module)) dict.insert(item.key(), cpu_copy(item.value()));
-  write_pickled(dict, path);
+  for (const auto& item : state_of(module)) dict.insert(item.key(), item.value());
+  torch_save(c10::IValue(dict), path, TorchSaveOptions{true});
 }
 
 void load_state_dict(torch::nn::Module& module, const fs::path& path) {

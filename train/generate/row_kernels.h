@@ -2,7 +2,7 @@
 // The few-row products of generation, without BLAS.
 //
 // Generating a character multiplies a handful of hidden-state rows (one per window chain,
-// train/window_chains.h) by a weight matrix. OpenBLAS repacks the whole weight on every such
+// train/generate/window_chains.h) by a weight matrix. OpenBLAS repacks the whole weight on every such
 // call, and that copy costs more than the arithmetic; here the weight is read in place, in
 // register blocks, with AVX2 and FMA where the CPU has them (checked at run time).
 #include <cstdint>

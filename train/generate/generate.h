@@ -18,7 +18,7 @@ struct SampleOptions {
   std::optional<double> temperature;     // unset: greedy
   uint64_t seed = 0;
   // Run the model's forward on every window, as the notebook's get_next does, instead of
-  // train/window_chains.h's one product per character. Same characters; much slower.
+  // train/generate/window_chains.h's one product per character. Same characters; much slower.
   bool recompute_windows = false;
 };
 

@@ -1,4 +1,4 @@
-#include "train/generate.h"
+#include "train/generate/generate.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "train/threads.h"
-#include "train/window_chains.h"
+#include "train/generate/window_chains.h"
 
 namespace charnn {
 namespace {
@@ -70,7 +70,7 @@ void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32st
   // The next character's log-probabilities, either way.
   std::function<torch::Tensor(int64_t)> after;
   torch::Tensor log_probs;
-  if (options.recompute_windows) {
+  if (options.recompute_windows || !model.window_recurrence) {
     auto inp = vocab.encode(last_window).to(device);
     log_probs = next_log_probs(model, inp);
     after = [&model, inp](int64_t c) mutable {
@@ -78,7 +78,7 @@ void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32st
       return next_log_probs(model, inp);
     };
   } else {
-    auto chains = std::make_shared<WindowChains>(model, window);
+    auto chains = std::make_shared<WindowChains>(model.window_recurrence(), window);
     std::vector<int64_t> first;
     for (char32_t ch : last_window) first.push_back(vocab.index_of(ch));
     log_probs = chains->start(first);

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "train/fit.h"
-#include "train/run_config.h"
+#include "train/io/run_config.h"
 
 namespace charnn {
 

@@ -1,4 +1,4 @@
-#include "train/row_kernels.h"
+#include "train/generate/row_kernels.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "train/torch_load.h"
+#include "train/io/torch_archive.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <utility>
+
+#include "train/io/zip_check.h"
 
 namespace charnn {
 namespace {
@@ -322,8 +324,8 @@ std::string plain_dict_pickle(std::string_view pickle) {
   return rewriter.apply();
 }
 
-c10::IValue torch_load(const std::vector<char>& archive) {
-  std::istringstream in(std::string(archive.begin(), archive.end()));
+c10::IValue torch_load(const std::string& archive) {
+  std::istringstream in(archive);
   caffe2::serialize::PyTorchStreamReader reader(&in);
   const auto [data, size] = reader.getRecord("data.pkl");
   const auto pickle = plain_dict_pickle(std::string_view(static_cast<const char*>(data.get()), size));
@@ -345,6 +347,31 @@ c10::IValue torch_load(const std::vector<char>& archive) {
   auto value = unpickler.parse_ivalue();
   check_tensors(value, records, 0);
   return value;
+}
+
+uint32_t crc32_of_inflated_record(const std::string& archive, const std::string& name) {
+  std::istringstream in(archive);
+  caffe2::serialize::PyTorchStreamReader reader(&in);
+  const auto [data, size] = reader.getRecord(name.substr(name.find('/') + 1));
+  return crc32(static_cast<const unsigned char*>(data.get()), size);
+}
+
+std::string torch_archive(std::string_view pickle, const std::vector<StorageRecord>& storages) {
+  std::string out;
+  caffe2::serialize::PyTorchStreamWriter writer([&out](const void* data, size_t n) {
+    out.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  // PyTorch >= 2.1 reads this record to byte-swap files from big-endian machines; older
+  // versions ignore it.
+  writer.writeRecord("byteorder", "little", 6);
+  for (const auto& s : storages) {
+    TORCH_CHECK(s.storage.is_contiguous() && s.storage.device().is_cpu(), "storage must be contiguous on the CPU");
+    writer.writeRecord("data/" + s.key, s.storage.data_ptr(), s.storage.nbytes());
+  }
+  writer.writeEndOfFile();
+  return out;
 }
 
 }  // namespace charnn

@@ -1,0 +1,288 @@
+#include "train/io/train_state.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include "common/error.h"
+#include "common/file.h"
+#include "train/io/atomic_file.h"
+#include "train/io/checkpoint.h"
+#include "train/io/torch_save.h"
+#include "train/io/zip_check.h"
+
+namespace charnn {
+namespace {
+
+namespace fs = std::filesystem;
+using Dict = c10::impl::GenericDict;
+
+Dict new_dict() { return Dict(c10::StringType::get(), c10::AnyType::get()); }
+
+constexpr const char* kPendingModelFile = "model.pt.next";
+constexpr int64_t kFormatVersion = 1;
+
+std::string shape_of(const torch::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
+
+// The optimizer's state map is keyed by the parameter's TensorImpl: as a pointer printed to a
+// string up to LibTorch 2.1, as the pointer itself since. Both through the public state().
+template <typename Key>
+Key state_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
+
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+
+torch::optim::AdamParamState* adam_state(torch::optim::Adam& opt, const torch::Tensor& p) {
+  const auto it = opt.state().find(state_key<StateKey>(p));
+  return it == opt.state().end() ? nullptr : static_cast<torch::optim::AdamParamState*>(it->second.get());
+}
+
+struct ModelDigest {
+  int64_t bytes;
+  int64_t crc32;
+  bool operator==(const ModelDigest& o) const { return bytes == o.bytes && crc32 == o.crc32; }
+};
+
+ModelDigest digest_of(const std::string& bytes) {
+  return {static_cast<int64_t>(bytes.size()),
+          crc32(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())};
+}
+
+Dict optimizer_dict(const torch::nn::Module& model, torch::optim::Adam& opt) {
+  auto state = new_dict();
+  c10::List<std::string> names;
+  for (const auto& item : model.named_parameters()) {
+    names.push_back(item.key());
+    const auto* s = adam_state(opt, item.value());
+    if (s == nullptr) continue;  // no step taken yet, as in Python
+    auto moments = new_dict();
+    moments.insert("step", s->step());
+    moments.insert("exp_avg", s->exp_avg());
+    moments.insert("exp_avg_sq", s->exp_avg_sq());
+    state.insert(item.key(), moments);
+  }
+  const auto& o = static_cast<const torch::optim::AdamOptions&>(opt.param_groups().at(0).options());
+  auto group = new_dict();
+  group.insert("lr", o.lr());
+  group.insert("betas", c10::ivalue::Tuple::create(std::get<0>(o.betas()), std::get<1>(o.betas())));
+  group.insert("eps", o.eps());
+  group.insert("weight_decay", o.weight_decay());
+  group.insert("amsgrad", o.amsgrad());
+  group.insert("params", names);
+  auto out = new_dict();
+  out.insert("state", state);
+  c10::impl::GenericList groups(c10::AnyType::get());
+  groups.push_back(group);
+  out.insert("param_groups", groups);
+  return out;
+}
+
+Dict position_dict(const TrainPosition& pos) {
+  std::vector<double> rows;
+  for (const auto& r : pos.fit.rows) rows.insert(rows.end(), {static_cast<double>(r.epoch), r.trn_loss, r.val_loss});
+  auto d = new_dict();
+  d.insert("fit_index", pos.fit_index);
+  d.insert("steps_before", pos.steps_before);
+  d.insert("epoch", pos.fit.epoch);
+  d.insert("batch", pos.fit.batch);
+  d.insert("batches_seen", pos.fit.batches_seen);
+  d.insert("avg_loss", pos.fit.avg_loss);
+  d.insert("rows", torch::tensor(rows, torch::kFloat64).view({-1, 3}));
+  return d;
+}
+
+// Fields of a loaded dict, each error naming the file and the key's path ('position.epoch').
+class Fields {
+ public:
+  Fields(fs::path file, c10::IValue value, std::string where = "")
+      : file_(std::move(file)), where_(std::move(where)) {
+    if (!value.isGenericDict()) fail(where_.empty() ? "the file" : where_, "a dict", value);
+    dict_ = value.toGenericDict();
+  }
+  c10::IValue get(const std::string& key) const {
+    const auto it = dict_.find(key);
+    if (it == dict_.end()) throw InputError(fmt::format("{}: '{}' is missing", file_.string(), path(key)));
+    return it->value();
+  }
+  Fields dict(const std::string& key) const { return Fields(file_, get(key), path(key)); }
+  int64_t integer(const std::string& key) const {
+    const auto v = get(key);
+    if (!v.isInt()) fail(path(key), "an integer", v);
+    return v.toInt();
+  }
+  double number(const std::string& key) const {
+    const auto v = get(key);
+    if (!v.isDouble() && !v.isInt()) fail(path(key), "a number", v);
+    return v.isDouble() ? v.toDouble() : static_cast<double>(v.toInt());
+  }
+  torch::Tensor tensor(const std::string& key) const {
+    const auto v = get(key);
+    if (!v.isTensor()) fail(path(key), "a tensor", v);
+    return v.toTensor();
+  }
+  const Dict& entries() const { return dict_; }
+  [[noreturn]] void problem(const std::string& what) const {
+    throw InputError(fmt::format("{}: {}", file_.string(), what));
+  }
+
+ private:
+  std::string path(const std::string& key) const { return where_.empty() ? key : where_ + "." + key; }
+  [[noreturn]] void fail(const std::string& what, const char* expected, const c10::IValue& found) const {
+    throw InputError(fmt::format("{}: '{}' must be {}, found {}", file_.string(), what, expected, found.tagKind()));
+  }
+  fs::path file_;
+  std::string where_;
+  Dict dict_ = new_dict();
+};
+
+TrainPosition read_position(const Fields& state) {
+  const auto p = state.dict("position");
+  TrainPosition pos;
+  pos.fit_index = p.integer("fit_index");
+  pos.steps_before = p.integer("steps_before");
+  pos.fit.epoch = p.integer("epoch");
+  pos.fit.batch = p.integer("batch");
+  pos.fit.batches_seen = p.integer("batches_seen");
+  pos.fit.avg_loss = p.number("avg_loss");
+  auto rows = p.tensor("rows");
+  if (rows.dim() != 2 || rows.size(1) != 3) p.problem(fmt::format("'position.rows' has shape {}, expected [n, 3]", shape_of(rows)));
+  rows = rows.to(torch::kFloat64).contiguous();
+  const auto* r = rows.data_ptr<double>();
+  for (int64_t i = 0; i < rows.size(0); ++i, r += 3) pos.fit.rows.push_back({static_cast<int64_t>(r[0]), r[1], r[2]});
+  if (const auto order = state.get("order"); !order.isNone()) pos.fit.order = state.tensor("order");
+  return pos;
+}
+
+// Moments are matched to parameters by name; every one must fit its parameter's shape, or
+// the first step would fail inside LibTorch.
+void read_optimizer(const Fields& state, const torch::nn::Module& model, torch::optim::Adam& opt) {
+  const auto moments = state.dict("optimizer").dict("state");
+  const auto params = model.named_parameters();
+  for (const auto& entry : moments.entries()) {
+    const auto name = entry.key().isString() ? entry.key().toStringRef() : std::string("?");
+    if (!params.contains(name)) moments.problem(fmt::format("optimizer state for '{}', which the model does not have", name));
+    const auto& p = params[name];
+    const auto m = moments.dict(name);
+    auto s = std::make_unique<torch::optim::AdamParamState>();
+    s->step(m.integer("step"));
+    s->exp_avg(m.tensor("exp_avg").to(p.device(), p.scalar_type()).clone());
+    s->exp_avg_sq(m.tensor("exp_avg_sq").to(p.device(), p.scalar_type()).clone());
+    if (!s->exp_avg().sizes().equals(p.sizes()) || !s->exp_avg_sq().sizes().equals(p.sizes())) {
+      moments.problem(fmt::format("the moments of '{}' have shape {}, the parameter {}", name,
+                                  shape_of(s->exp_avg()), shape_of(p)));
+    }
+    opt.state()[state_key<StateKey>(p)] = std::move(s);
+  }
+}
+
+// A train_state.pt that parses but does not fit this run (edited, or copied from another run)
+// would fail deep inside training or silently train on the wrong rows.
+void check_position(const TrainPosition& pos, const RunShape& run, const Fields& state) {
+  const auto fits = static_cast<int64_t>(run.epochs_per_fit.size());
+  const int64_t nb = run.batches_per_epoch;
+  const int64_t epochs = pos.fit_index >= 0 && pos.fit_index < fits ? run.epochs_per_fit[pos.fit_index] : 0;
+  const auto& f = pos.fit;
+  int64_t steps_before = 0;  // every earlier fit call ran all its epochs of nb batches
+  for (int64_t i = 0; i < std::min(pos.fit_index, fits); ++i) steps_before += run.epochs_per_fit[i] * nb;
+  std::string problem;
+  if (pos.fit_index < 0 || pos.fit_index > fits) {
+    problem = fmt::format("fit call {} of a {}-call schedule", pos.fit_index + 1, fits);
+  } else if (f.epoch < 0 || f.epoch > epochs || f.batch < 0 || f.batch > nb || pos.steps_before < 0) {
+    problem = fmt::format("position epoch {}, batch {} outside {} epoch(s) of {} batches", f.epoch, f.batch, epochs, nb);
+  } else if (f.batches_seen != f.epoch * nb + f.batch || static_cast<int64_t>(f.rows.size()) != f.epoch ||
+             pos.steps_before != steps_before) {
+    problem = fmt::format("inconsistent position (epoch {}, batch {}, {} batches seen, {} epoch rows, {} steps "
+                          "before this fit call where the run has {})",
+                          f.epoch, f.batch, f.batches_seen, f.rows.size(), pos.steps_before, steps_before);
+  } else if (!std::isfinite(f.avg_loss)) {
+    problem = fmt::format("smoothed loss state is {}", f.avg_loss);
+  } else if (f.batch > 0 && !f.order.defined()) {
+    problem = "mid-epoch position without the epoch's batch order";
+  } else if (f.order.defined() && (f.order.scalar_type() != torch::kInt64 || f.order.dim() != 1 ||
+                                   f.order.numel() != run.training_rows ||
+                                   (f.order.numel() > 0 && (f.order.min().item<int64_t>() < 0 ||
+                                                            f.order.max().item<int64_t>() >= f.order.numel())))) {
+    problem = fmt::format("batch order is not a permutation of the run's {} training rows", run.training_rows);
+  }
+  if (!problem.empty()) state.problem(problem + "; not a checkpoint of this run");
+}
+
+// Finishes (or drops) a commit that a kill interrupted, so that model.pt is the file
+// train_state.pt names. See the header for the order of the writes.
+void settle_model_file(const fs::path& dir, const Fields& state) {
+  const auto ref = state.dict("model");
+  const ModelDigest want{ref.integer("bytes"), ref.integer("crc32")};
+  const auto model = dir / kModelFile, pending = dir / kPendingModelFile;
+  std::error_code ec;
+  if (fs::is_regular_file(model, ec) && digest_of(read_whole_file(model, "a checkpoint")) == want) {
+    fs::remove(pending, ec);
+    return;
+  }
+  if (fs::is_regular_file(pending, ec) && digest_of(read_whole_file(pending, "a checkpoint")) == want) {
+    rename_atomically(pending, model);
+    return;
+  }
+  throw InputError(fmt::format("{}: does not hold the weights {} names ({} bytes, CRC-32 {:08x}); the two files "
+                               "are from different runs or checkpoints",
+                               model.string(), (dir / kTrainStateFile).string(), want.bytes, want.crc32));
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch::optim::Adam& opt,
+                     const TrainPosition& position, const torch::Tensor& generator_state) {
+  c10::Dict<std::string, at::Tensor> weights;
+  for (const auto& item : model.named_parameters()) weights.insert(item.key(), item.value());
+  for (const auto& item : model.named_buffers()) weights.insert(item.key(), item.value());
+  const auto model_bytes = torch_save(c10::IValue(weights), TorchSaveOptions{true});
+  const auto digest = digest_of(model_bytes);
+  write_file_atomically(dir / kPendingModelFile, model_bytes);
+
+  auto model_ref = new_dict();
+  model_ref.insert("file", std::string(kModelFile));
+  model_ref.insert("bytes", digest.bytes);
+  model_ref.insert("crc32", digest.crc32);
+  auto state = new_dict();
+  state.insert("format", std::string("charnn train_state"));
+  state.insert("version", kFormatVersion);
+  state.insert("model", model_ref);
+  state.insert("optimizer", optimizer_dict(model, opt));
+  state.insert("position", position_dict(position));
+  state.insert("order", position.fit.order.defined() ? c10::IValue(position.fit.order) : c10::IValue());
+  state.insert("generator", generator_state);
+  torch_save(c10::IValue(state), dir / kTrainStateFile);
+  rename_atomically(dir / kPendingModelFile, dir / kModelFile);
+}
+
+LoadedCheckpoint load_checkpoint(const fs::path& dir, torch::nn::Module& model, torch::optim::Adam& opt,
+                                 const RunShape& shape) {
+  const auto path = dir / kTrainStateFile;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: missing; nothing to resume", path.string()));
+  const Fields state(path, read_torch_file(path));
+  if (const auto format = state.get("format"); !format.isString() || format.toStringRef() != "charnn train_state") {
+    state.problem("not a charnn train_state file");
+  }
+  if (const auto version = state.integer("version"); version != kFormatVersion) {
+    state.problem(fmt::format("train_state version {}, this charnn reads version {}", version, kFormatVersion));
+  }
+  settle_model_file(dir, state);
+  load_state_dict(model, dir / kModelFile);
+  read_optimizer(state, model, opt);
+  LoadedCheckpoint out{read_position(state), state.tensor("generator")};
+  check_position(out.position, shape, state);
+  return out;
+}
+
+}  // namespace charnn
