@@ -1,8 +1,9 @@
 #pragma once
 // torchtext 0.1.1's Field and Vocab as the notebook's stateful section uses them:
 // `TEXT = data.Field(lower=True, tokenize=list)` and `TEXT.build_vocab(trn_ds, min_freq=3)`.
-// A token is one character lower-cased by Python's str.lower, so a text stays a u32string
-// and numericalising is one table look-up per character; no list of token strings is built.
+// A token is one character lower-cased by Python's str.lower (İ lowers to two characters,
+// "i" + U+0307, which stay one token as in torchtext). So a text stays a u32string and
+// numericalising is one table look-up per character; no list of token strings is built.
 #include <torch/torch.h>
 
 #include <cstdint>
