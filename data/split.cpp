@@ -2,9 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <stdexcept>
 
 namespace charnn {
+
+void NumpyRandomState::seed(uint32_t s) {
+  mt_.seed(s);
+  has_gauss_ = false;
+  gauss_ = 0.0;
+}
 
 uint64_t NumpyRandomState::interval(uint64_t max) {
   if (max == 0) return 0;
@@ -31,6 +38,29 @@ torch::Tensor NumpyRandomState::permutation(int64_t n) {
     std::swap(a[i], a[j]);
   }
   return perm;
+}
+
+double NumpyRandomState::random() {
+  const uint32_t a = mt_() >> 5;
+  const uint32_t b = mt_() >> 6;
+  return (a * 67108864.0 + b) / 9007199254740992.0;
+}
+
+double NumpyRandomState::normal(double loc, double scale) {
+  if (has_gauss_) {
+    has_gauss_ = false;
+    return loc + scale * gauss_;
+  }
+  double x1, x2, r2;
+  do {
+    x1 = 2.0 * random() - 1.0;
+    x2 = 2.0 * random() - 1.0;
+    r2 = x1 * x1 + x2 * x2;
+  } while (r2 >= 1.0 || r2 == 0.0);
+  const double f = std::sqrt(-2.0 * std::log(r2) / r2);
+  gauss_ = f * x1;
+  has_gauss_ = true;
+  return loc + scale * (f * x2);
 }
 
 torch::Tensor get_cv_idxs(int64_t n, int64_t cv_idx, double val_pct, uint32_t seed) {

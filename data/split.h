@@ -10,17 +10,27 @@
 
 namespace charnn {
 
-// numpy's legacy `np.random.seed(s); np.random.permutation(n)`: MT19937 (std::mt19937 has
-// the same init_genrand and stream), a downward Fisher-Yates, and mask-and-reject
-// bounded integers with one 32-bit draw per try.
+// numpy's legacy RandomState (the stream behind np.random.*): MT19937 (std::mt19937 has the
+// same init_genrand and stream), a downward Fisher-Yates, mask-and-reject bounded integers
+// with one 32-bit draw per try, and the polar Gaussian with its one-value cache. fastai draws
+// get_cv_idxs and LanguageModelLoader's sequence lengths from it.
 class NumpyRandomState {
  public:
   explicit NumpyRandomState(uint32_t seed) : mt_(seed) {}
+  // np.random.seed(s): also drops a cached Gaussian.
+  void seed(uint32_t s);
   uint64_t interval(uint64_t max);  // uniform in [0, max]
   torch::Tensor permutation(int64_t n);
+  // np.random.random(): 53 bits from two draws, in [0, 1).
+  double random();
+  // np.random.normal(loc, scale). The polar method makes two Gaussians at a time; the second
+  // waits in the cache for the next call, whatever its loc and scale.
+  double normal(double loc, double scale);
 
  private:
   std::mt19937 mt_;
+  bool has_gauss_ = false;
+  double gauss_ = 0.0;
 };
 
 // perm[cv_idx*n_val : (cv_idx+1)*n_val] with n_val = int(val_pct*n), in permutation order.

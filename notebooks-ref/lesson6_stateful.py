@@ -1,0 +1,199 @@
+"""fastai lesson 6, second half ("Stateful model"): the data, LanguageModelData.from_text_files.
+
+The teaching twin of data/text_field.cpp and data/language_model_data.cpp, with the same names
+in the same order. fastai 0.7 and torchtext 0.1.1 cannot be installed any more, so the pieces
+the notebook calls are rewritten here with their behaviour (shared/reference/
+fastai-lesson6-semantics.md, section 9); the random sequence lengths come from numpy's real
+global np.random, as in fastai.
+
+The notebook's cell, for comparison:
+
+    TEXT = data.Field(lower=True, tokenize=list)
+    bs=64; bptt=8; n_fac=42; n_hidden=256
+    FILES = dict(train=TRN_PATH, validation=VAL_PATH, test=VAL_PATH)
+    md = LanguageModelData.from_text_files(PATH, TEXT, **FILES, bs=bs, bptt=bptt, min_freq=3)
+    len(md.trn_dl), md.nt, len(md.trn_ds), len(md.trn_ds[0].text)   # (963, 56, 1, 493747)
+
+Run it beside the notebook:  python3 lesson6_stateful.py --text data/nietzsche.txt
+"""
+import argparse
+import glob
+import io
+import os
+import tempfile
+from collections import Counter
+
+import numpy as np
+import torch
+
+# ----------------------------------------------------------------------------------------
+# torchtext 0.1.1's Vocab and Field(lower=True, tokenize=list), fastai's ConcatTextDataset
+#                                                                    (data/text_field.cpp)
+# ----------------------------------------------------------------------------------------
+
+
+class Vocab:
+    """itos = ['<unk>'] + specials + every token counted min_freq times or more, by count
+    (descending) then token (ascending); stoi sends anything else to 0, '<unk>'."""
+
+    def __init__(self, counter, min_freq=1, specials=("<pad>",)):
+        self.itos = ["<unk>"] + list(specials)
+        counter = Counter({tok: n for tok, n in counter.items() if tok not in self.itos})
+        words = sorted(counter.items(), key=lambda tup: tup[0])
+        words.sort(key=lambda tup: tup[1], reverse=True)
+        self.itos += [tok for tok, n in words if n >= max(min_freq, 1)]
+        self.stoi = {tok: i for i, tok in enumerate(self.itos)}
+
+    def __len__(self):
+        return len(self.itos)
+
+    def decode(self, nums):
+        """How the notebook's get_next turns indices into text: itos[i] for each, joined."""
+        return "".join(self.itos[i] for i in nums.reshape(-1).tolist())
+
+
+class ConcatTextDataset:
+    """One example: the tokens of every file of a folder, line by line, '<eos>' after each file."""
+
+    def __init__(self, path, text_field):
+        self.text = []
+        for p in sorted(glob.glob(os.path.join(path, "*.*"))):
+            with open(p, encoding="utf-8") as f:
+                for line in f:
+                    self.text += text_field.preprocess(line)
+            self.text.append("<eos>")
+
+    def __len__(self):
+        return 1  # fastai's len(md.trn_ds): one example
+
+    def __getitem__(self, i):
+        return self
+
+
+class Field:
+    def __init__(self, lower=True, tokenize=list):
+        self.lower, self.tokenize = lower, tokenize
+        self.pad_token = "<pad>"
+
+    def preprocess(self, x):
+        x = self.tokenize(x)
+        return [tok.lower() for tok in x] if self.lower else x
+
+    def build_vocab(self, ds, min_freq=1):
+        self.vocab = Vocab(Counter(ds.text), min_freq, specials=[self.pad_token])
+
+    def numericalize(self, tokens):
+        return torch.tensor([self.vocab.stoi.get(tok, 0) for tok in tokens], dtype=torch.int64)
+
+
+# ----------------------------------------------------------------------------------------
+# The trn/ and val/ folders, batchify, LanguageModelLoader, LanguageModelData
+#                                                            (data/language_model_data.cpp)
+# ----------------------------------------------------------------------------------------
+
+TRN_LINES = 7998  # the only line split that reproduces (963, 56, 1, 493747)
+
+
+def split_lines(text, trn_lines=TRN_LINES):
+    """The first trn_lines lines (each with its '\\n') for trn/, the rest for val/."""
+    lines = io.StringIO(text, newline="\n").readlines()  # as `for line in open(p)` cuts them
+    if len(lines) <= trn_lines:
+        raise ValueError(f"{len(lines)} lines, but the training part alone takes {trn_lines}")
+    return "".join(lines[:trn_lines]), "".join(lines[trn_lines:])
+
+
+def write_text_files(path, text, trn_lines=TRN_LINES):
+    """PATH/trn/trn.txt and PATH/val/val.txt, the layout from_text_files reads."""
+    trn, val = split_lines(text, trn_lines)
+    for folder, part in (("trn", trn), ("val", val)):
+        os.makedirs(os.path.join(path, folder), exist_ok=True)
+        with open(os.path.join(path, folder, f"{folder}.txt"), "w", encoding="utf-8") as f:
+            f.write(part)
+
+
+def batchify(nums, bs):
+    """(nb, bs) with data[t][c] = nums[c*nb + t]: column c is the c-th stretch of the text."""
+    nb = nums.size(0) // bs
+    return nums[:nb * bs].view(bs, -1).t().contiguous()
+
+
+class LanguageModelLoader:
+    """Batches of (x (sl, bs), y (sl*bs,)); sl is drawn from numpy's global stream per batch."""
+
+    def __init__(self, nums, bs, bptt):
+        self.bs, self.bptt = bs, bptt
+        self.data = batchify(nums, bs)
+        self.i, self.iter = 0, 0
+        self.n = len(self.data)
+
+    def __iter__(self):
+        self.i, self.iter = 0, 0
+        return self
+
+    def __len__(self):
+        return self.n // self.bptt - 1
+
+    def __next__(self):
+        if self.i >= self.n - 1 or self.iter >= len(self):
+            raise StopIteration
+        bptt = self.bptt if np.random.random() < 0.95 else self.bptt / 2.
+        seq_len = max(5, int(np.random.normal(bptt, 5)))
+        res = self.get_batch(self.i, seq_len)
+        self.i += seq_len  # unclamped: the check above ends the epoch
+        self.iter += 1
+        return res
+
+    def get_batch(self, i, seq_len):
+        seq_len = min(seq_len, self.n - 1 - i)
+        return self.data[i:i + seq_len], self.data[i + 1:i + 1 + seq_len].view(-1)
+
+
+class LanguageModelData:
+    def __init__(self, path, field, trn_ds, val_ds, bs, bptt, min_freq):
+        self.path, self.bs = path, bs
+        self.trn_ds, self.val_ds = trn_ds, val_ds
+        field.build_vocab(trn_ds, min_freq=min_freq)
+        self.pad_idx = field.vocab.stoi[field.pad_token]
+        self.nt = len(field.vocab)
+        self.trn_dl, self.val_dl = [LanguageModelLoader(field.numericalize(ds.text), bs, bptt)
+                                    for ds in (trn_ds, val_ds)]
+
+    @classmethod
+    def from_text_files(cls, path, field, train, validation, bs=64, bptt=70, min_freq=1):
+        trn_ds = ConcatTextDataset(os.path.join(path, train), field)
+        val_ds = ConcatTextDataset(os.path.join(path, validation), field)
+        return cls(path, field, trn_ds, val_ds, bs, bptt, min_freq)
+
+
+# ----------------------------------------------------------------------------------------
+# The notebook's cell, when run as a script (needs the corpus)
+# ----------------------------------------------------------------------------------------
+
+
+def lesson_md(text_path, path, trn_lines=TRN_LINES, bs=64, bptt=8, min_freq=3):
+    """Writes PATH/trn and PATH/val from the corpus, then the notebook's from_text_files."""
+    with open(text_path, encoding="utf-8") as f:
+        write_text_files(path, f.read(), trn_lines)
+    TEXT = Field(lower=True, tokenize=list)
+    md = LanguageModelData.from_text_files(path, TEXT, train="trn/", validation="val/",
+                                           bs=bs, bptt=bptt, min_freq=min_freq)
+    return TEXT, md
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--text", required=True, help="nietzsche.txt")
+    ap.add_argument("--seed", type=int, default=42, help="np.random.seed before the first epoch")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as path:
+        TEXT, md = lesson_md(args.text, path)
+        print((len(md.trn_dl), md.nt, len(md.trn_ds), len(md.trn_ds[0].text)))
+        print(TEXT.vocab.itos)
+        np.random.seed(args.seed)
+        for name, dl in (("trn", md.trn_dl), ("val", md.val_dl)):
+            sls = [len(x) for x, y in dl]
+            print(f"{name}: {len(sls)} batches, sequence lengths {sls[:10]} ... {sls[-3:]}, sum {sum(sls)}")
+
+
+if __name__ == "__main__":
+    main()
