@@ -20,6 +20,7 @@ class StatefulModel {
   // cs: [sl, bs] token indices. Starts from the carried state (from zeros when bs differs from
   // the state's), carries the new state, detached, to the next call. Returns [sl*bs, vocab]
   // log-probabilities, time-major rows, the order of the loader's flattened targets.
+  // Throws InputError, naming the model, for anything but a [sl, bs] batch of its tokens.
   virtual torch::Tensor forward(const torch::Tensor& cs) = 0;
   // The notebook's init_hidden(bs): a zero state for a batch of bs.
   virtual void reset_state(int64_t bs) = 0;
