@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "data/errors.h"
+#include "common/error.h"
 #include "data/split.h"
 #include "data/text_field.h"
 

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "data/errors.h"
+#include "common/error.h"
 
 namespace charnn::torchtext {
 

@@ -374,3 +374,117 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# ----------------------------------------------------------------------------------------
+# Second half: the stateful models                (models/char_seq_stateful_*.cpp, stateful.h)
+# ----------------------------------------------------------------------------------------
+# They read the language-model loader's batches, [sl, bs] slices that continue one another,
+# so the hidden state carries over from one call to the next: a plain attribute, not a
+# parameter or buffer, hence not in the state_dict. forward re-initialises it when the batch
+# size changes and detaches it after every call. The notebook's global n_hidden is the last
+# constructor argument here (256; the LSTM's cell sets it to 512).
+
+
+def repackage_var(h):
+    """fastai's repackage_var: the same values cut from their graph (a tuple element-wise)."""
+    return h.detach() if isinstance(h, torch.Tensor) else tuple(repackage_var(v) for v in h)
+
+
+class CharSeqStatefulRnn(nn.Module):                       # models/char_seq_stateful_rnn.cpp
+    def __init__(self, vocab_size, n_fac, bs, n_hidden=256):
+        super().__init__()
+        self.vocab_size, self.n_hidden = vocab_size, n_hidden
+        self.e = nn.Embedding(vocab_size, n_fac)
+        self.rnn = nn.RNN(n_fac, n_hidden)
+        self.l_out = nn.Linear(n_hidden, vocab_size)
+        self.init_hidden(bs)
+
+    def forward(self, cs):
+        bs = cs[0].size(0)
+        if self.h.size(1) != bs:
+            self.init_hidden(bs)
+        outp, h = self.rnn(self.e(cs), self.h)
+        self.h = repackage_var(h)
+        return F.log_softmax(self.l_out(outp), dim=-1).view(-1, self.vocab_size)
+
+    def init_hidden(self, bs):
+        self.h = torch.zeros(1, bs, self.n_hidden)
+
+
+class CharSeqStatefulRnn2(nn.Module):                     # models/char_seq_stateful_rnn2.cpp
+    """The RNN loop. The notebook's state is (1, bs, n_hidden), which PyTorch 0.3's RNNCell
+    broadcast; today's RNNCell rejects it, so the state is (bs, n_hidden): the same arithmetic,
+    with the batch size in h.size(0)."""
+
+    def __init__(self, vocab_size, n_fac, bs, n_hidden=256):
+        super().__init__()
+        self.vocab_size, self.n_hidden = vocab_size, n_hidden
+        self.e = nn.Embedding(vocab_size, n_fac)
+        self.rnn = nn.RNNCell(n_fac, n_hidden)
+        self.l_out = nn.Linear(n_hidden, vocab_size)
+        self.init_hidden(bs)
+
+    def forward(self, cs):
+        bs = cs[0].size(0)
+        if self.h.size(0) != bs:
+            self.init_hidden(bs)
+        outp = []
+        o = self.h
+        for c in cs:
+            o = self.rnn(self.e(c), o)
+            outp.append(o)
+        outp = self.l_out(torch.stack(outp))
+        self.h = repackage_var(o)
+        return F.log_softmax(outp, dim=-1).view(-1, self.vocab_size)
+
+    def init_hidden(self, bs):
+        self.h = torch.zeros(bs, self.n_hidden)
+
+
+class CharSeqStatefulGRU(nn.Module):                       # models/char_seq_stateful_gru.cpp
+    def __init__(self, vocab_size, n_fac, bs, n_hidden=256):
+        super().__init__()
+        self.vocab_size, self.n_hidden = vocab_size, n_hidden
+        self.e = nn.Embedding(vocab_size, n_fac)
+        self.rnn = nn.GRU(n_fac, n_hidden)
+        self.l_out = nn.Linear(n_hidden, vocab_size)
+        self.init_hidden(bs)
+
+    def forward(self, cs):
+        bs = cs[0].size(0)
+        if self.h.size(1) != bs:
+            self.init_hidden(bs)
+        outp, h = self.rnn(self.e(cs), self.h)
+        self.h = repackage_var(h)
+        return F.log_softmax(self.l_out(outp), dim=-1).view(-1, self.vocab_size)
+
+    def init_hidden(self, bs):
+        self.h = torch.zeros(1, bs, self.n_hidden)
+
+
+class CharSeqStatefulLSTM(nn.Module):                     # models/char_seq_stateful_lstm.cpp
+    def __init__(self, vocab_size, n_fac, bs, nl, n_hidden=512, dropout=0.5):
+        super().__init__()
+        self.vocab_size, self.nl, self.n_hidden = vocab_size, nl, n_hidden
+        self.e = nn.Embedding(vocab_size, n_fac)
+        self.rnn = nn.LSTM(n_fac, n_hidden, nl, dropout=dropout)
+        self.l_out = nn.Linear(n_hidden, vocab_size)
+        self.init_hidden(bs)
+
+    def forward(self, cs):
+        bs = cs[0].size(0)
+        if self.h[0].size(1) != bs:
+            self.init_hidden(bs)
+        outp, h = self.rnn(self.e(cs), self.h)
+        self.h = repackage_var(h)
+        return F.log_softmax(self.l_out(outp), dim=-1).view(-1, self.vocab_size)
+
+    def init_hidden(self, bs):
+        self.h = (torch.zeros(self.nl, bs, self.n_hidden),
+                  torch.zeros(self.nl, bs, self.n_hidden))
+
+
+def stateful_state(m):
+    """The state as a list of tensors, the order of the C++ StatefulModel::state()."""
+    return list(m.h) if isinstance(m.h, tuple) else [m.h]

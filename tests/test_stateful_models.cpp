@@ -1,0 +1,309 @@
+// The four stateful models of the lesson's second half against their Python twin
+// (notebooks-ref/lesson6.py): the shapes the notebook's sizes give, the state_dict names, and
+// a replay of three training batches with the state carried, a batch-size change and two
+// get_next windows, every output, loss, gradient, Adam step and state compared. The reference
+// files come from notebooks-ref/export_stateful_reference.py (the python_reference fixture).
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "models/char_seq_stateful_gru.h"
+#include "models/char_seq_stateful_lstm.h"
+#include "models/char_seq_stateful_rnn.h"
+#include "models/char_seq_stateful_rnn2.h"
+#include "models/stateful.h"
+#include "reference.h"
+#include "train/checkpoint.h"
+
+using namespace charnn;
+using Catch::Matchers::Contains;
+using nlohmann::json;
+
+namespace {
+
+constexpr double kTolerance = 1e-6;
+const std::vector<std::string> kClasses = {"CharSeqStatefulRnn", "CharSeqStatefulRnn2", "CharSeqStatefulGRU",
+                                           "CharSeqStatefulLSTM"};
+
+// One model seen both ways: as a module (parameters, train/eval) and through the interface
+// the trainer and generation use.
+struct Stateful {
+  std::shared_ptr<torch::nn::Module> module;
+  std::shared_ptr<StatefulModel> model;
+};
+
+template <typename Holder>
+Stateful hold(Holder holder) {
+  return {holder.ptr(), holder.ptr()};
+}
+
+struct Sizes {
+  int64_t vocab_size, n_fac, bs, n_hidden, nl = 2;
+  double dropout = 0.5;
+};
+
+Stateful make_stateful(const std::string& cls, const Sizes& s) {
+  if (cls == "CharSeqStatefulRnn") return hold(CharSeqStatefulRnn(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
+  if (cls == "CharSeqStatefulRnn2") return hold(CharSeqStatefulRnn2(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
+  if (cls == "CharSeqStatefulGRU") return hold(CharSeqStatefulGRU(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
+  if (cls == "CharSeqStatefulLSTM") {
+    return hold(CharSeqStatefulLSTM(s.vocab_size, s.n_fac, s.bs, s.nl, s.n_hidden, s.dropout));
+  }
+  FAIL("no stateful model " << cls);
+  return {};
+}
+
+// As the notebook builds them: its own n_hidden (the constructors' defaults), for bs 512.
+Stateful notebook_model(const std::string& cls) {
+  if (cls == "CharSeqStatefulRnn") return hold(CharSeqStatefulRnn(56, 42, 512));
+  if (cls == "CharSeqStatefulRnn2") return hold(CharSeqStatefulRnn2(56, 42, 512));
+  if (cls == "CharSeqStatefulGRU") return hold(CharSeqStatefulGRU(56, 42, 512));
+  if (cls == "CharSeqStatefulLSTM") return hold(CharSeqStatefulLSTM(56, 42, 512, 2));
+  FAIL("no stateful model " << cls);
+  return {};
+}
+
+// $CHARNN_REFERENCE_DIR/stateful, else where the python_reference fixture writes.
+std::filesystem::path stateful_dir() {
+  test::require_torch_python();
+  std::filesystem::path root = CHARNN_BINARY_DIR "/reference";
+  if (const char* env = std::getenv("CHARNN_REFERENCE_DIR"); env && *env) root = env;
+  const auto dir = root / "stateful";
+  if (!std::filesystem::exists(dir / "stateful.json")) {
+    FAIL(fmt::format("{}/stateful.json is missing: run `ctest -R python_stateful_reference` (or {} "
+                     "notebooks-ref/export_stateful_reference.py --out {}) first",
+                     dir.string(), test::torch_python(), dir.string()));
+  }
+  return dir;
+}
+
+const json& manifest() {
+  static const json m = json::parse(std::ifstream(stateful_dir() / "stateful.json"));
+  return m;
+}
+
+std::map<std::string, at::Tensor> reference(const json& entry) {
+  return read_tensor_dict(stateful_dir() / entry["file"].get<std::string>());
+}
+
+// The C++ model holding exactly the weights the Python model started from.
+Stateful python_initialised(const json& c) {
+  Sizes s{c["vocab_size"].get<int64_t>(), c["n_fac"].get<int64_t>(), c["bs"].get<int64_t>(),
+          c["n_hidden"].get<int64_t>()};
+  if (c.contains("nl")) s.nl = c["nl"].get<int64_t>();
+  if (c.contains("dropout")) s.dropout = c["dropout"].get<double>();
+  auto m = make_stateful(c["class"].get<std::string>(), s);
+  load_state_dict(*m.module, stateful_dir() / c["files"]["state_dict"].get<std::string>());
+  return m;
+}
+
+std::vector<int64_t> shape_of(const json& j) { return j.get<std::vector<int64_t>>(); }
+
+std::vector<std::vector<int64_t>> state_shapes(const StatefulModel& m) {
+  std::vector<std::vector<int64_t>> out;
+  for (const auto& t : m.state()) out.push_back(t.sizes().vec());
+  return out;
+}
+
+double state_diff(const StatefulModel& m, const std::map<std::string, at::Tensor>& ref) {
+  const auto state = m.state();
+  double diff = 0.0;
+  for (size_t i = 0; i < state.size(); ++i) {
+    diff = std::max(diff, test::max_abs_diff(state[i], ref.at(fmt::format("state.{}", i))));
+  }
+  CHECK(ref.count(fmt::format("state.{}", state.size())) == 0);
+  return diff;
+}
+
+// Prints the figure, so that `ctest -V` shows how close the two languages are.
+double report(const std::string& what, const std::string& test_case, double diff) {
+  fmt::print("{:<24} {:<34} max |C++ - Python| = {:.3g}\n", test_case, what, diff);
+  return diff;
+}
+
+}  // namespace
+
+TEST_CASE("models: stateful models' output and state shapes at the notebook's sizes", "[python][models][stateful]") {
+  const auto& shapes = manifest()["shapes"];
+  const int64_t bs = shapes["bs"].get<int64_t>(), bptt = shapes["bptt"].get<int64_t>();
+  for (const auto& cls : kClasses) {
+    INFO(cls);
+    const auto& expected = shapes["models"][cls];
+    auto m = notebook_model(cls);
+    m.module->eval();
+    torch::NoGradGuard no_grad;
+    const auto out = m.model->forward(torch::randint(0, 56, {bptt, bs}, torch::kInt64));
+    CHECK(out.sizes().vec() == shape_of(expected["output"]));
+    CHECK(out.sizes().vec() == std::vector<int64_t>{8 * 64, 56});
+    CHECK(state_shapes(*m.model) == expected["state"].get<std::vector<std::vector<int64_t>>>());
+    // get_next: one (8, 1) window, which re-initialises the state for a batch of 1.
+    const auto window = m.model->forward(torch::randint(0, 56, {8, 1}, torch::kInt64));
+    CHECK(window.sizes().vec() == shape_of(expected["window_output"]));
+    CHECK(state_shapes(*m.model) == expected["window_state"].get<std::vector<std::vector<int64_t>>>());
+  }
+}
+
+TEST_CASE("models: stateful models' parameters are Python's state_dict keys, and the state is not one of them",
+          "[python][models][stateful]") {
+  for (const auto& c : manifest()["cases"]) {
+    INFO(c["case"].get<std::string>());
+    auto m = python_initialised(c);
+    std::vector<std::string> keys, buffers, saved;
+    for (const auto& item : m.module->named_parameters()) keys.push_back(item.key());
+    for (const auto& item : m.module->named_buffers()) buffers.push_back(item.key());
+    CHECK(keys == c["parameters"].get<std::vector<std::string>>());
+    CHECK(buffers == c["buffers"].get<std::vector<std::string>>());
+    CHECK(buffers.empty());
+    for (const auto& [key, tensor] : read_tensor_dict(stateful_dir() / c["files"]["state_dict"].get<std::string>())) {
+      saved.push_back(key);
+    }
+    std::sort(keys.begin(), keys.end());
+    CHECK(keys == saved);
+  }
+}
+
+TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-size change and get_next windows",
+          "[python][models][stateful][parity]") {
+  for (const auto& c : manifest()["cases"]) {
+    const auto name = c["case"].get<std::string>();
+    INFO(name);
+    auto m = python_initialised(c);
+    torch::optim::Adam opt(m.module->parameters(), torch::optim::AdamOptions(c["lr"].get<double>())
+                                                       .weight_decay(c["weight_decay"].get<double>()));
+    // The exporter reseeds torch's global generator here; the LSTM's dropout draws from it.
+    torch::manual_seed(manifest()["dropout_seed"].get<uint64_t>());
+    m.module->train();
+    double out_diff = 0, loss_diff = 0, grad_diff = 0, weight_diff = 0, h_diff = 0;
+    for (const auto& step : c["files"]["steps"]) {
+      const auto ref = reference(step);
+      INFO("step " << step["file"].get<std::string>());
+      auto out = m.model->forward(ref.at("xs"));
+      opt.zero_grad();
+      auto loss = torch::nll_loss(out, ref.at("y"));
+      loss.backward();
+      opt.step();
+      out_diff = std::max(out_diff, test::max_abs_diff(out, ref.at("out")));
+      loss_diff = std::max(loss_diff, test::max_abs_diff(loss, ref.at("loss")));
+      h_diff = std::max(h_diff, state_diff(*m.model, ref));
+      for (const auto& item : m.module->named_parameters()) {
+        INFO(item.key());
+        const auto g = test::max_abs_diff(item.value().grad(), ref.at("grad." + item.key()));
+        const auto w = test::max_abs_diff(item.value(), ref.at("updated." + item.key()));
+        CHECK(g <= kTolerance);
+        CHECK(w <= kTolerance);
+        grad_diff = std::max(grad_diff, g);
+        weight_diff = std::max(weight_diff, w);
+      }
+    }
+    CHECK(report("4 batches: outputs", name, out_diff) <= kTolerance);
+    CHECK(report("4 batches: losses", name, loss_diff) <= kTolerance);
+    CHECK(report("4 batches: states", name, h_diff) <= kTolerance);
+    report("4 Adam steps: gradients", name, grad_diff);
+    report("4 Adam steps: updated weights", name, weight_diff);
+
+    m.module->eval();
+    torch::NoGradGuard no_grad;
+    double eval_diff = 0;
+    for (const auto& call : c["files"]["eval"]) {
+      const auto ref = reference(call);
+      eval_diff = std::max(eval_diff, test::max_abs_diff(m.model->forward(ref.at("xs")), ref.at("out")));
+      eval_diff = std::max(eval_diff, state_diff(*m.model, ref));
+    }
+    CHECK(report("eval (8, 1) windows", name, eval_diff) <= kTolerance);
+  }
+}
+
+TEST_CASE("models: a stateful model's backward stops at the state the last batch left", "[models][stateful]") {
+  for (const auto& cls : kClasses) {
+    INFO(cls);
+    torch::manual_seed(1);
+    auto m = make_stateful(cls, {10, 4, 3, 5});
+    // Token 1 appears only in the first batch: if the state still led back into that batch,
+    // the second batch's loss would have a gradient on e.weight[1].
+    const auto first = torch::full({4, 3}, 1, torch::kInt64);
+    const auto second = torch::randint(2, 10, {5, 3}, torch::kInt64);
+    m.model->forward(first);
+    for (const auto& h : m.model->state()) {
+      CHECK_FALSE(h.requires_grad());
+      CHECK(h.abs().sum().item<double>() > 0);  // the first batch did leave a state
+    }
+    auto loss = torch::nll_loss(m.model->forward(second), torch::randint(0, 10, {5 * 3}, torch::kInt64));
+    loss.backward();
+    const auto grad = m.module->named_parameters()["e.weight"].grad();
+    CHECK(grad[1].abs().max().item<double>() == 0.0);
+    CHECK(grad.slice(0, 2).abs().sum().item<double>() > 0);
+  }
+}
+
+TEST_CASE("models: a stateful model carries its state, restarts it for a new batch size, and restores a saved one",
+          "[models][stateful]") {
+  for (const auto& cls : kClasses) {
+    INFO(cls);
+    torch::manual_seed(2);
+    auto m = make_stateful(cls, {10, 4, 3, 5});
+    m.module->eval();  // no dropout: equal inputs and states give equal outputs
+    torch::NoGradGuard no_grad;
+    const auto a = torch::randint(0, 10, {4, 3}, torch::kInt64), b = torch::randint(0, 10, {6, 3}, torch::kInt64);
+
+    m.model->forward(a);
+    const auto after_a = m.model->state();
+    const auto carried = m.model->forward(b);
+    m.model->reset_state(3);
+    const auto from_zero = m.model->forward(b);
+    CHECK_FALSE(torch::allclose(carried, from_zero));
+
+    m.model->set_state(after_a);  // put the state aside and back, as generation mid-training does
+    CHECK(torch::equal(m.model->forward(b), carried));
+
+    // A batch of 2 cannot continue the state of a batch of 3: forward starts it from zeros.
+    const auto c = torch::randint(0, 10, {5, 2}, torch::kInt64);
+    const auto changed = m.model->forward(c);
+    m.model->reset_state(2);
+    CHECK(torch::equal(m.model->forward(c), changed));
+  }
+}
+
+TEST_CASE("models: CharSeqStatefulLSTM's dropout is active in train mode only", "[models][stateful]") {
+  torch::manual_seed(3);
+  CharSeqStatefulLSTM m(10, 4, 3, 2, 8);
+  const auto cs = torch::randint(0, 10, {6, 3}, torch::kInt64);
+  auto twice = [&] {
+    m->reset_state(3);
+    auto first = m->forward(cs);
+    m->reset_state(3);
+    return std::make_pair(first, m->forward(cs));
+  };
+  torch::NoGradGuard no_grad;
+  const auto [train1, train2] = twice();
+  CHECK_FALSE(torch::allclose(train1, train2));
+  m->eval();
+  const auto [eval1, eval2] = twice();
+  CHECK(torch::equal(eval1, eval2));
+}
+
+TEST_CASE("models: stateful models reject a bad batch or state with one error naming the model",
+          "[models][stateful]") {
+  for (const auto& cls : kClasses) {
+    INFO(cls);
+    auto m = make_stateful(cls, {10, 4, 3, 5});
+    CHECK_THROWS_WITH(m.model->forward(torch::zeros({4}, torch::kInt64)),
+                      Contains(cls + ": expected a non-empty [sl, bs] Long batch") && Contains("Long [4]"));
+    CHECK_THROWS_WITH(m.model->forward(torch::zeros({4, 3}, torch::kFloat32)), Contains("got Float [4, 3]"));
+    CHECK_THROWS_WITH(m.model->forward(torch::zeros({0, 3}, torch::kInt64)), Contains("got Long [0, 3]"));
+    CHECK_THROWS_WITH(m.model->forward(torch::full({4, 3}, 10, torch::kInt64)),
+                      Contains(cls + ": token index 10 is outside the vocabulary of 10"));
+    CHECK_THROWS_AS(m.model->forward(torch::full({4, 3}, -1, torch::kInt64)), InputError);
+
+    const auto before = m.model->state();
+    auto wrong = before;
+    wrong[0] = torch::zeros({7}, torch::kFloat32);
+    CHECK_THROWS_WITH(m.model->set_state(wrong), Contains(cls + ": the state must be") && Contains("tensor 0 is Float [7]"));
+    CHECK_THROWS_WITH(m.model->set_state({}), Contains("got 0 tensor(s)"));
+    if (before.size() == 2) {
+      wrong = {before[0], torch::zeros({2, 4, 5})};  // h and c of different batch sizes
+      CHECK_THROWS_WITH(m.model->set_state(wrong), Contains("tensor 1 is Float [2, 4, 5]"));
+    }
+    const auto after = m.model->state();
+    for (size_t i = 0; i < before.size(); ++i) CHECK(torch::equal(before[i], after[i]));
+  }
+}
