@@ -13,7 +13,7 @@
 #include "models/char_seq_stateful_rnn2.h"
 #include "models/stateful.h"
 #include "reference.h"
-#include "train/checkpoint.h"
+#include "train/io/checkpoint.h"
 
 using namespace charnn;
 using Catch::Matchers::Contains;
