@@ -24,6 +24,16 @@ case "$cmd" in
     charnn_setup bench/charnn_bench
     exec bench/run.sh "$@" ;;
   *)
+    # Only a command that will read the default text needs the lesson's corpus: `sample`, or
+    # `train --text mine.txt`, works without it (and without a network).
+    CHARNN_SKIP_CORPUS=1
+    if [ "$cmd" = train ] || [ "$cmd" = lesson ]; then
+      case " $* " in
+        *" --text "* | *" --text="* | *" --resume "* | *" --resume="*) ;;
+        *) [ -n "${CHARNN_TEXT:-}" ] || CHARNN_SKIP_CORPUS=0 ;;
+      esac
+    fi
+    export CHARNN_SKIP_CORPUS
     charnn_setup app/charnn
     exec "$CHARNN_BUILD_DIR/app/charnn" "$@" ;;
 esac

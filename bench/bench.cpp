@@ -47,6 +47,7 @@
 #include "train/loss.h"
 #include "train/sharded_step.h"
 #include "train/threads.h"
+#include "data/lesson_data.h"
 
 namespace {
 
@@ -273,8 +274,7 @@ class Bench {
     auto model = charnn::make_model(config);
     make_variant(model, plus == std::string::npos ? "" : name.substr(plus + 1));
     const auto cs = charnn::default_window(spec.layout);
-    const auto windows = charnn::make_windows(corpus_, spec.layout, cs);
-    auto data = charnn::from_arrays(charnn::lesson_val_idxs(spec.layout, windows.rows(), cs), windows);
+    auto data = charnn::lesson_data(corpus_, spec.layout, cs);
     // The lesson's optimizer: optim.Adam(m.parameters(), 1e-2), defaults otherwise.
     auto opt = std::make_unique<torch::optim::Adam>(model.module->parameters(), torch::optim::AdamOptions(1e-2));
     std::vector<charnn::Batch> batches;

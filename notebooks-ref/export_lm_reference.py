@@ -99,11 +99,11 @@ def export_lower(out_dir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", required=True, help="nietzsche.txt")
+    ap.add_argument("--text", help="the corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
     ap.add_argument("--out", required=True, help="directory to write into (created if needed)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    manifest = export_batches(args.text, args.out)
+    manifest = export_batches(S.corpus_path(args.text), args.out)
     torch.save({f"seed{s}": draws(s) for s in DRAW_SEEDS}, os.path.join(args.out, "numpy_random.pt"))
     export_lower(args.out)
     manifest["draw_seeds"] = DRAW_SEEDS

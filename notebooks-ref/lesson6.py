@@ -14,6 +14,7 @@ Two deliberate departures from the notebook, both also made by the C++ port:
 
 Run it beside the notebook:  python3 lesson6.py --text data/nietzsche.txt [--model char-rnn --epochs 1]
 """
+import os
 import argparse
 
 import numpy as np
@@ -24,6 +25,16 @@ import torch.nn.functional as F
 # ----------------------------------------------------------------------------------------
 # Corpus and vocabulary                                                  (data/corpus.cpp)
 # ----------------------------------------------------------------------------------------
+
+
+def corpus_path(given=None):
+    """The corpus the way the charnn CLI and the C++ tests find it: the path given, else
+    $CHARNN_TEXT, else the data/nietzsche.txt that setup makes beside notebooks-ref/."""
+    if given:
+        return given
+    if os.environ.get("CHARNN_TEXT"):
+        return os.environ["CHARNN_TEXT"]
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "nietzsche.txt")
 
 
 def load_text(path):
@@ -349,14 +360,14 @@ def lesson_data(name, idx, bs=512, seed=0):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", required=True, help="nietzsche.txt")
+    ap.add_argument("--text", help="the corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
     ap.add_argument("--model", default="char-rnn", choices=sorted(MODELS))
     ap.add_argument("--epochs", type=int, default=0, help="0: only print the data facts")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    text = load_text(args.text)
+    text = load_text(corpus_path(args.text))
     chars, char_indices, indices_char = make_vocab(text)
     vocab_size = len(chars)
     idx = encode(text, char_indices)

@@ -26,6 +26,8 @@ from collections import Counter
 import numpy as np
 import torch
 
+from lesson6 import corpus_path  # the CLI's lookup: --text, then $CHARNN_TEXT, then data/
+
 # ----------------------------------------------------------------------------------------
 # torchtext 0.1.1's Vocab and Field(lower=True, tokenize=list), fastai's ConcatTextDataset
 #                                                                    (data/text_field.cpp)
@@ -182,11 +184,11 @@ def lesson_md(text_path, path, trn_lines=TRN_LINES, bs=64, bptt=8, min_freq=3):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", required=True, help="nietzsche.txt")
+    ap.add_argument("--text", help="the corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
     ap.add_argument("--seed", type=int, default=42, help="np.random.seed before the first epoch")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as path:
-        TEXT, md = lesson_md(args.text, path)
+        TEXT, md = lesson_md(corpus_path(args.text), path)
         print((len(md.trn_dl), md.nt, len(md.trn_ds), len(md.trn_ds[0].text)))
         print(TEXT.vocab.itos)
         np.random.seed(args.seed)

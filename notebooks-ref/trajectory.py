@@ -40,7 +40,7 @@ def trajectory(model_name, identity, lr, idx, vocab_size, min_steps, seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", required=True)
+    ap.add_argument("--text", help="the corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--chars", type=int, default=40000)
     ap.add_argument("--steps", type=int, default=60)
@@ -48,7 +48,7 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(1)  # the reference numbers must not depend on thread scheduling
-    text = L.load_text(args.text)[:args.chars]
+    text = L.load_text(L.corpus_path(args.text))[:args.chars]
     chars, char_indices, _ = L.make_vocab(text)
     idx = L.encode(text, char_indices)
     for name, model_name, identity, lr in RUNS:

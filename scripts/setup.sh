@@ -6,6 +6,8 @@
 #   CHARNN_TEXT_SOURCE  a local copy of nietzsche.txt to use instead of downloading it
 #   CHARNN_BUILD_DIR    build directory (default: build)
 #   CHARNN_SKIP_APT=1   never call apt-get (just report what is missing)
+#   CHARNN_SKIP_CORPUS=1  do not set up data/nietzsche.txt (run.sh sets it for commands that
+#                       will not read it)
 
 CHARNN_ROOT=${CHARNN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 CHARNN_BUILD_DIR=${CHARNN_BUILD_DIR:-$CHARNN_ROOT/build}
@@ -127,7 +129,7 @@ charnn_build() {
     return 0
   fi
   _say "building ${*:-everything} in $CHARNN_BUILD_DIR"
-  # A torch translation unit takes ~1.5 GB and ~20 s: one job per core.
+  # A torch translation unit takes over a gigabyte of memory (bench/README.md, "Build"): one job per core.
   if ! ninja -C "$CHARNN_BUILD_DIR" -j "$(nproc)" "$@" >"$log" 2>&1; then
     cat "$log" >&2
     _die "build failed (log: $log)"
@@ -140,7 +142,7 @@ charnn_build() {
 charnn_setup() {
   charnn_setup_packages &&
     charnn_setup_blas &&
-    charnn_setup_corpus &&
+    { [ "${CHARNN_SKIP_CORPUS:-0}" = 1 ] || charnn_setup_corpus; } &&
     charnn_build "$@"
 }
 

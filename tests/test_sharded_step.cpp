@@ -16,6 +16,7 @@
 #include "train/fit.h"
 #include "train/sharded_step.h"
 #include "train/threads.h"
+#include "data/lesson_data.h"
 
 using namespace charnn;
 
@@ -28,13 +29,10 @@ struct Setup {
 };
 
 Setup setup(const std::string& name, bool identity, int64_t chars = 60000) {
-  auto full = load_corpus(test::nietzsche_path());
-  full.text.resize(static_cast<size_t>(chars));
-  const auto corpus = corpus_from_utf8(encode_utf8(full.text), full.name);
+  const auto corpus = truncate_corpus(load_corpus(test::nietzsche_path()), chars);
   const auto& spec = find_model(name);
   const int64_t cs = default_window(spec.layout);
-  const auto windows = make_windows(corpus, spec.layout, cs);
-  auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), cs), windows, 512, 0);
+  auto md = lesson_data(corpus, spec.layout, cs);
   torch::manual_seed(0);
   return {make_model({name, corpus.vocab.size(), 42, 256, identity}), spec.loss, std::move(md)};
 }

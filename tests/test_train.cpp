@@ -9,6 +9,7 @@
 #include "train/report.h"
 #include "train/sharded_step.h"
 #include "support.h"
+#include "data/lesson_data.h"
 
 using namespace charnn;
 
@@ -82,9 +83,7 @@ struct Track : FitObserver {
 // A few hundred batches of each model on the corpus's first 200 000 characters must take
 // the loss from ln(85) ~ 4.44 to below a bound well under what an untrained model gives.
 TEST_CASE("smoke: every lesson model learns", "[train][smoke]") {
-  auto full = load_corpus(test::nietzsche_path());
-  full.text.resize(200000);
-  const auto corpus = corpus_from_utf8(encode_utf8(full.text), full.name);
+  const auto corpus = truncate_corpus(load_corpus(test::nietzsche_path()), 200000);
   struct Case {
     const char* model;
     bool identity;
@@ -98,8 +97,7 @@ TEST_CASE("smoke: every lesson model learns", "[train][smoke]") {
     SECTION(std::string(c.model) + (c.identity ? " identity" : "")) {
       const auto& spec = find_model(c.model);
       const int64_t cs = default_window(spec.layout);
-      const auto windows = make_windows(corpus, spec.layout, cs);
-      auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), cs), windows, 512, 0);
+      auto md = lesson_data(corpus, spec.layout, cs);
       torch::manual_seed(0);
       auto model = make_model({c.model, corpus.vocab.size(), 42, 256, c.identity});
       torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(c.lr));
@@ -119,8 +117,7 @@ TEST_CASE("smoke: every lesson model learns", "[train][smoke]") {
 
 TEST_CASE("fit: a non-finite loss stops before the step, naming epoch and batch", "[train][fit]") {
   auto corpus = corpus_from_utf8("the quick brown fox jumps over the lazy dog. the end.", "tiny");
-  const auto windows = make_windows(corpus, Layout::Overlapping, 8);
-  auto md = from_arrays(lesson_val_idxs(Layout::Overlapping, windows.rows(), 8), windows, 8, 0);
+  auto md = lesson_data(corpus, Layout::Overlapping, 8, 8);
   auto model = make_model({"char-rnn", corpus.vocab.size(), 4, 8, false});
   {
     torch::NoGradGuard no_grad;

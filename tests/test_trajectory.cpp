@@ -11,6 +11,7 @@
 #include "train/io/checkpoint.h"
 #include "train/fit.h"
 #include "support.h"
+#include "data/lesson_data.h"
 
 using namespace charnn;
 
@@ -30,17 +31,14 @@ void check_trajectory(const std::string& name) {
   REQUIRE(in.good());
   const auto ref = nlohmann::json::parse(in);
 
-  auto corpus = load_corpus(test::nietzsche_path());
-  corpus.text.resize(ref.at("chars").get<size_t>());
-  corpus = corpus_from_utf8(encode_utf8(corpus.text), corpus.name);
+  const auto corpus = truncate_corpus(load_corpus(test::nietzsche_path()), ref.at("chars").get<int64_t>());
   ModelConfig config;
   config.model = ref.at("model").get<std::string>();
   config.vocab_size = corpus.vocab.size();
   config.identity_init = ref.at("identity_init").get<bool>();
   const auto& spec = find_model(config.model);
   const int64_t cs = default_window(spec.layout);
-  const auto windows = make_windows(corpus, spec.layout, cs);
-  auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), cs), windows, 512, ref.at("seed").get<uint64_t>());
+  auto md = lesson_data(corpus, spec.layout, cs, 512, ref.at("seed").get<uint64_t>());
   auto model = make_model(config);
   load_state_dict(*model.module, dir / "init.pt");
   torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(ref.at("lr").get<double>()));

@@ -16,6 +16,7 @@
 #include "train/generate/generate.h"
 #include "train/generate/row_kernels.h"
 #include "train/generate/window_chains.h"
+#include "data/lesson_data.h"
 
 using namespace charnn;
 
@@ -29,13 +30,10 @@ struct Trained {
 
 // A model after one short epoch, so that its predictions are far from uniform.
 Trained trained(const std::string& name, bool identity) {
-  auto full = load_corpus(test::nietzsche_path());
-  full.text.resize(30000);
-  auto corpus = corpus_from_utf8(encode_utf8(full.text), full.name);
+  auto corpus = truncate_corpus(load_corpus(test::nietzsche_path()), 30000);
   const auto& spec = find_model(name);
   const int64_t cs = default_window(spec.layout);
-  const auto windows = make_windows(corpus, spec.layout, cs);
-  auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), cs), windows, 512, 0);
+  auto md = lesson_data(corpus, spec.layout, cs);
   torch::manual_seed(0);
   auto model = make_model({name, corpus.vocab.size(), 42, 256, identity});
   torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(1e-2));

@@ -5,7 +5,7 @@
 // OpenBLAS. Debian's OpenBLAS (libopenblas0-pthread) keeps its own pthread pool, one thread
 // per core. When both pools have more than one thread they fight for the same cores: an
 // OpenMP worker spins at its barrier while the OpenBLAS worker it shares a core with waits,
-// and the training step runs 1.5-2x slower (bench/README.md has the measurements).
+// and the training step runs slower (bench/README.md has the measurements).
 #include <string>
 
 namespace charnn {

@@ -60,7 +60,7 @@ void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32st
   }
   torch::NoGradGuard no_grad;
   // One character at a time, products of a few rows: waking a second BLAS thread costs more
-  // than it saves (400 characters of char-rnn: 10 k chars/s with two, 15 k with one).
+  // than it saves (bench/README.md, "Generation threads").
   ScopedThreads one_thread({0, 1});
   model.module->eval();
   auto gen = at::detail::createCPUGenerator(options.seed);

@@ -17,6 +17,7 @@
 #include "train/io/train_state.h"
 #include "train/observers.h"
 #include "train/sharded_step.h"
+#include "data/lesson_data.h"
 
 namespace charnn {
 namespace {
@@ -33,15 +34,7 @@ struct Run {
   std::unique_ptr<torch::optim::Adam> opt;
 };
 
-Corpus read_training_text(const RunConfig& config) {
-  auto corpus = load_corpus(config.text);
-  if (config.max_chars > 0 && config.max_chars < corpus.length()) {
-    corpus.text.resize(static_cast<size_t>(config.max_chars));
-    corpus.vocab = Vocab::from_text(corpus.text);
-    corpus.idx = corpus.vocab.encode(corpus.text);
-  }
-  return corpus;
-}
+Corpus read_training_text(const RunConfig& config) { return truncate_corpus(load_corpus(config.text), config.max_chars); }
 
 // A few windows can split into no training rows (training on nothing "succeeds" with a loss
 // of 0) or no validation rows (a validation loss of 0 that means nothing): say so instead.
@@ -62,8 +55,7 @@ Run build_run(RunConfig config, const torch::Device& device) {
   }
   config.vocab = corpus.vocab.chars();
   config.model.vocab_size = corpus.vocab.size();
-  const auto windows = make_windows(corpus, spec.layout, window);
-  auto md = from_arrays(lesson_val_idxs(spec.layout, windows.rows(), window), windows, config.bs, config.seed);
+  auto md = lesson_data(corpus, spec.layout, window, config.bs, config.seed);
   check_split(corpus, spec, window, md);
   torch::manual_seed(config.seed);  // the initial weights follow the seed
   auto model = make_model(config.model);
