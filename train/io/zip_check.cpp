@@ -44,7 +44,13 @@ struct Record {
   std::string name;
   uint32_t method, crc;
   uint64_t size, local;  // compressed size; offset of the local header
+  uint32_t external_attributes;
 };
+
+// The MS-DOS directory bit of a record's external attributes. miniz takes such a record for a
+// folder and "extracts" it without writing a byte, so LibTorch's reader hands back a buffer of
+// the record's size that nothing filled: a load of uninitialised memory as weights.
+constexpr uint32_t kDosDirectory = 0x10;
 
 uint64_t le64(const std::string& b, size_t at) {
   return at + 8 > b.size() ? 0 : uint64_t{le(b, at, 4)} | (uint64_t{le(b, at + 4, 4)} << 32);
@@ -101,7 +107,7 @@ std::vector<Record> directory(const std::string& b, const std::filesystem::path&
     const auto at = static_cast<size_t>(p);
     const uint32_t name_len = le(b, at + 28, 2), extra_len = le(b, at + 30, 2);
     Record r{b.substr(std::min(at + 46, b.size()), name_len), le(b, at + 10, 2), le(b, at + 16, 4),
-             le(b, at + 20, 4), le(b, at + 42, 4)};
+             le(b, at + 20, 4), le(b, at + 42, 4), le(b, at + 38, 4)};
     if (!read_zip64_sizes(b, at + 46 + name_len, extra_len, le(b, at + 24, 4), r)) throw damaged("central directory");
     records.push_back(std::move(r));
     p += 46 + name_len + extra_len + le(b, at + 32, 2);
@@ -116,6 +122,9 @@ void verify_zip_records(const std::filesystem::path& path, const std::string& b)
     return InputError(fmt::format("{}: record '{}' {}; the file is corrupt", path.string(), name, what));
   };
   for (const auto& r : directory(b, path)) {
+    if ((r.external_attributes & kDosDirectory) != 0 || (!r.name.empty() && r.name.back() == '/')) {
+      throw corrupt(r.name, "is marked as a folder");
+    }
     const auto local = static_cast<size_t>(std::min<uint64_t>(r.local, b.size()));
     const uint32_t name_len = le(b, local + 26, 2);
     if (le(b, local, 4) != 0x04034b50u || local + 30 + name_len > b.size() ||
