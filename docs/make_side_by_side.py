@@ -1,10 +1,19 @@
-"""Writes docs/side-by-side.md: each model's forward() in the Python twin beside the C++ one.
+"""Writes docs/side-by-side.md: each model's forward() in the Python twin beside the C++ one, and the
+language-model loader's step beside its C++.
 
 Run from the repository root:  python3 docs/make_side_by_side.py
+With --check it writes nothing and exits 1 when the page differs from what the sources give (a test
+runs this, so the page cannot drift from the code it teaches).
 """
+import os
+import sys
+
 MODELS = [("Char3Model", "char3_model"), ("CharLoopModel", "char_loop_model"),
           ("CharLoopConcatModel", "char_loop_concat_model"), ("CharRnn", "char_rnn"),
-          ("CharSeqRnn", "char_seq_rnn")]
+          ("CharSeqRnn", "char_seq_rnn"), ("CharSeqStatefulRnn", "char_seq_stateful_rnn"),
+          ("CharSeqStatefulRnn2", "char_seq_stateful_rnn2"), ("CharSeqStatefulGRU", "char_seq_stateful_gru"),
+          ("CharSeqStatefulLSTM", "char_seq_stateful_lstm")]
+PAGE = "docs/side-by-side.md"
 
 INTRO = """# The notebook and the C++ side by side
 
@@ -17,18 +26,28 @@ This page is generated from the sources by `docs/make_side_by_side.py`.
 """
 
 
-def cpp_forward(path, cls):
+def cpp_function(path, signature):
     src = open(path).read()
-    start = src.index(f"torch::Tensor {cls}Impl::forward")
+    start = src.index(signature)
     return src[start:src.index("\n}\n", start) + 2].rstrip()
 
 
-def python_forward(path, cls):
+def cpp_forward(path, cls):
+    return cpp_function(path, f"torch::Tensor {cls}Impl::forward")
+
+
+def python_method(path, header, method):
     src = open(path).read()
-    start = src.index(f"class {cls}(nn.Module)")
-    end = min(i for i in (src.find("\n\n\nclass", start + 1), src.find("\n\n\ndef", start + 1)) if i >= 0)
-    block = src[start:end]
-    return block[block.index("    def forward"):].rstrip()
+    start = src.index(header)
+    ends = [i for i in (src.find("\n\n\nclass", start + 1), src.find("\n\n\ndef", start + 1)) if i >= 0]
+    block = src[start:min(ends) if ends else len(src)]
+    body = block[block.index(f"    def {method}"):]
+    nxt = body.find("\n    def ", 1)
+    return (body[:nxt] if nxt >= 0 else body).rstrip()
+
+
+def python_forward(path, cls):
+    return python_method(path, f"class {cls}(nn.Module)", "forward")
 
 
 def section(cls, stem):
@@ -38,6 +57,30 @@ def section(cls, stem):
             f"```cpp\n{cpp_forward(f'models/{stem}.cpp', cls)}\n```\n\n</td></tr></table>\n")
 
 
+def loader_section():
+    py = python_method("notebooks-ref/lesson6_stateful.py", "class LanguageModelLoader", "__next__")
+    cpp = cpp_function("data/language_model_data.cpp", "std::optional<LmBatch> LanguageModelLoader::next()")
+    return ("\n## LanguageModelLoader (the stateful models' data)\n\n"
+            "fastai 0.7's loader, with the sequence length drawn from numpy's legacy stream "
+            "(`data/split.h`'s NumpyRandomState).\n\n"
+            "<table><tr><th>Python (notebooks-ref/lesson6_stateful.py)</th>"
+            "<th>C++ (data/language_model_data.cpp)</th></tr><tr><td>\n\n"
+            f"```python\n{py}\n```\n\n</td><td>\n\n```cpp\n{cpp}\n```\n\n</td></tr></table>\n")
+
+
+def page():
+    return INTRO + "".join(section(cls, stem) for cls, stem in MODELS) + loader_section()
+
+
 if __name__ == "__main__":
-    with open("docs/side-by-side.md", "w") as f:
-        f.write(INTRO + "".join(section(cls, stem) for cls, stem in MODELS))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    os.chdir(root)
+    text = page()
+    if "--check" in sys.argv[1:]:
+        with open(PAGE) as f:
+            if f.read() != text:
+                sys.exit(f"{PAGE} is stale: it no longer matches the sources it shows; "
+                         "run python3 docs/make_side_by_side.py and commit the result")
+        sys.exit(0)
+    with open(PAGE, "w") as f:
+        f.write(text)
