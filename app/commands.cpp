@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -9,8 +10,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/console.h"
+#include "common/limits.h"
 #include "models/registry.h"
 #include "train/io/atomic_file.h"
+#include "train/io/run_lock.h"
+#include "train/io/run_replacement.h"
 #include "train/generate/generate.h"
 #include "train/run/lesson.h"
 #include "train/report.h"
@@ -19,6 +24,7 @@
 namespace charnn::cli {
 
 std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_in_fit{false};
 
 namespace {
 
@@ -57,10 +63,9 @@ torch::Device parse_device(const std::string& name) {
 }
 
 int report_stop(const SessionResult& r, const std::string& out) {
-  fmt::print(stderr,
-             "charnn: interrupted by signal {} in fit call {}, epoch {}, batch {}; checkpoint saved.\n"
-             "resume with: charnn train --resume {}\n",
-             g_stop_signal.load(), r.stopped_fit + 1, r.stopped_epoch, r.stopped_batch, out);
+  note(fmt::format("charnn: interrupted by signal {} in fit call {}, epoch {}, batch {}; checkpoint saved.\n"
+                   "resume with: charnn train --resume {}\n",
+                   g_stop_signal.load(), r.stopped_fit + 1, r.stopped_epoch, r.stopped_batch, out));
   return 128 + g_stop_signal.load();
 }
 
@@ -101,6 +106,7 @@ int run_train(TrainArgs a) {
   options.progress = !a.no_progress;
   options.device = parse_device(a.device);
   options.stop_signal = &g_stop_signal;
+  options.in_fit = &g_in_fit;
   if (a.resume.empty()) {
     // The cheap checks first, before anything touches the disk.
     try {
@@ -110,21 +116,43 @@ int run_train(TrainArgs a) {
     }
     if (a.fits.empty()) a.fits.push_back("1@1e-3");
     for (const auto& f : a.fits) a.run.schedule.push_back(parse_fit(f));
-    a.run.text = resolve_text(a.run.text);
+    // Absolute, so that --resume finds the text from any working directory.
+    a.run.text = fs::absolute(resolve_text(a.run.text)).lexically_normal().string();
+    check_shards(a.run.shards);
+    check_model_fits(a.run.model.n_fac, a.run.model.n_hidden, std::max<int64_t>(a.run.window, 8), a.run.bs);
+    if (!a.force && holds_run(a.out)) {
+      throw InputError(fmt::format("--out {}: holds a run; continue it with --resume {}, or replace it with --force",
+                                   a.out, a.out));
+    }
   } else if (!fs::is_directory(a.resume)) {
     throw InputError(fmt::format("--resume {}: no such run directory", a.resume));
   }
   const bool created = check_writable_dir(options.out.string(), a.resume.empty() ? "--out" : "--resume");
   SessionResult result;
+  bool locked = false;
   try {
-    result = a.resume.empty() ? train_run(a.run, options) : resume_run(options);
+    const RunLock lock(options.out);
+    locked = true;
+    recover_replaced_run(options.out);
+    if (a.resume.empty() && holds_run(options.out)) park_run(options.out);
+    try {
+      result = a.resume.empty() ? train_run(a.run, options) : resume_run(options);
+    } catch (...) {
+      recover_replaced_run(options.out);
+      throw;
+    }
+    recover_replaced_run(options.out);
   } catch (...) {
-    if (created) remove_if_empty(options.out.string());
+    if (created && locked) {
+      std::error_code ec;
+      fs::remove(options.out / ".lock", ec);
+      remove_if_empty(options.out.string());
+    }
     throw;
   }
   if (!result.completed) return report_stop(result, options.out.string());
-  fmt::print(stderr, "charnn: run saved in {} (model.pt, config.json, epochs.csv, batches.csv, loss.png)\n",
-             options.out.string());
+  note(fmt::format("charnn: run saved in {} (model.pt, config.json, epochs.csv, batches.csv, loss.png)\n",
+                   options.out.string()));
   return 0;
 }
 

@@ -11,6 +11,7 @@
 namespace charnn::cli {
 
 extern std::atomic<int> g_stop_signal;  // set by SIGINT/SIGTERM; training stops at a batch boundary
+extern std::atomic<bool> g_in_fit;      // a fit call runs: a signal waits for its batch boundary
 
 struct TrainArgs {
   RunConfig run;
@@ -21,6 +22,7 @@ struct TrainArgs {
   int64_t metrics_every = 10;
   int64_t checkpoint_every = 500;
   bool no_progress = false;
+  bool force = false;  // replace a run already in --out
 };
 
 struct SampleArgs {

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "app/commands.h"
+#include "common/limits.h"
 #include "train/io/atomic_file.h"
 #include "train/run/lesson.h"
 #include "train/run/session.h"
@@ -65,6 +66,7 @@ bool selected(const LessonArgs& a, const std::string& name) {
 }  // namespace
 
 int run_lesson(const LessonArgs& a) {
+  check_shards(a.shards);
   for (const auto& name : a.only) {
     bool known = false;
     for (const auto& s : lesson_sections()) known = known || s.name == name;
@@ -83,6 +85,7 @@ int run_lesson(const LessonArgs& a) {
     SessionOptions options;
     options.out = std::filesystem::path(a.out) / section.name;
     options.stop_signal = &g_stop_signal;
+    options.in_fit = &g_in_fit;
     fmt::print("== {} ==\n", section.name);
     const auto result = train_run(config, options);
     if (!result.completed) return 128 + g_stop_signal.load();

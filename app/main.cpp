@@ -12,6 +12,7 @@
 #include "app/commands.h"
 #include <c10/util/Exception.h>
 
+#include "common/console.h"
 #include "common/error.h"
 #include "models/registry.h"
 #include "train/threads.h"
@@ -46,6 +47,11 @@ CLI::Validator integer_at_least(Int min) {
       fmt::format("INT>={}", min));
 }
 CLI::Validator at_least(int64_t min) { return integer_at_least<int64_t>(min); }
+// An empty path is a mistake (an unset shell variable, say), never a request for a default.
+CLI::Validator non_empty() {
+  return CLI::Validator([](const std::string& value) { return value.empty() ? std::string("must not be empty") : ""; },
+                        "PATH");
+}
 CLI::Validator any_seed() { return integer_at_least<uint64_t>(0); }
 
 void add_train(CLI::App& app, TrainArgs& a) {
@@ -58,8 +64,13 @@ void add_train(CLI::App& app, TrainArgs& a) {
       train->add_option("--seed", a.run.seed, "Seed for the initial weights and the batch order")
           ->capture_default_str()
           ->check(any_seed()),
-      train->add_option("--text", a.run.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)"),
-      train->add_option("--out", a.out, "Run directory: checkpoint, config, metrics, loss.png")->capture_default_str(),
+      train->add_option("--text", a.run.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
+          ->check(non_empty()),
+      train->add_option("--out", a.out, "Run directory: checkpoint, config, metrics, loss.png")
+          ->capture_default_str()
+          ->check(non_empty()),
+      train->add_flag("--force", a.force,
+                      "Replace a run already in --out (the old one is kept until the new one's first checkpoint)"),
       train->add_option("--bs", a.run.bs, "Training batch size (validation uses 2x)")
           ->capture_default_str()
           ->check(at_least(1)),
@@ -78,7 +89,8 @@ void add_train(CLI::App& app, TrainArgs& a) {
   auto* resume = train->add_option("--resume", a.resume,
                                    "Continue the run saved in this directory, with its own settings "
                                    "(the options above come from its config.json; the ones below apply "
-                                   "to this process and are not remembered)");
+                                   "to this process and are not remembered)")
+                     ->check(non_empty());
   for (auto* option : run_defining) resume->excludes(option);
   train->add_option("--metrics-every", a.metrics_every, "Batches between rows of batches.csv (0 = none)")
       ->capture_default_str()
@@ -97,7 +109,9 @@ void add_train(CLI::App& app, TrainArgs& a) {
 
 void add_sample(CLI::App& app, SampleArgs& a) {
   auto* sample = app.add_subcommand("sample", "Generate text from a trained run (the notebook's get_next_n)");
-  sample->add_option("--checkpoint", a.checkpoint, "A run directory written by `charnn train`")->required();
+  sample->add_option("--checkpoint", a.checkpoint, "A run directory written by `charnn train`")
+      ->required()
+      ->check(non_empty());
   sample->add_option("--prompt", a.prompt,
                      "Text to continue: at least one window long (3 characters for char3-model, 8 for the "
                      "others, or the run's --window), and only characters of the run's vocabulary")
@@ -111,8 +125,11 @@ void add_sample(CLI::App& app, SampleArgs& a) {
 void add_lesson(CLI::App& app, LessonArgs& a) {
   auto* lesson = app.add_subcommand("lesson", "Run the notebook's schedule for every model and compare losses");
   lesson->add_flag("--quick", a.quick, "Run on the first 30000 characters (a smoke run, not comparable)");
-  lesson->add_option("--text", a.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)");
-  lesson->add_option("--out", a.out, "Directory for the runs and lesson.md / lesson.csv")->capture_default_str();
+  lesson->add_option("--text", a.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
+      ->check(non_empty());
+  lesson->add_option("--out", a.out, "Directory for the runs and lesson.md / lesson.csv")
+      ->capture_default_str()
+      ->check(non_empty());
   lesson->add_option("--seed", a.seed, "Seed for every run")->capture_default_str()->check(any_seed());
   lesson->add_option("--only", a.only, "Run only these sections (names as in the table)");
   lesson->add_option("--shards", a.shards, "Threads each batch is cut across (0 = one per core; 1 = plain)")
@@ -120,15 +137,24 @@ void add_lesson(CLI::App& app, LessonArgs& a) {
       ->check(at_least(0));
 }
 
-// The first SIGINT/SIGTERM asks training to stop at a batch boundary; the handler then steps
-// aside, so a second one ends the process at once. Only async-signal-safe calls here.
+// While a fit call runs, the first SIGINT/SIGTERM asks training to stop at a batch boundary;
+// the handler then steps aside, so a second one ends the process at once. Before training
+// starts and after it ends there is nothing to finish: the signal ends the process at once.
+// Only async-signal-safe calls here.
 extern "C" void on_stop_signal(int sig) {
-  g_stop_signal.store(sig);
   std::signal(sig, SIG_DFL);
+  if (!g_in_fit.load()) {
+    std::raise(sig);
+    return;
+  }
+  g_stop_signal.store(sig);
   static const char note[] =
       "\ncharnn: stopping at the next batch boundary (signal again to quit at once, without saving)\n";
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, note, sizeof note - 1);
 }
+
+// One error, one line: LibTorch's messages can run over several.
+std::string first_line(std::string_view message) { return std::string(message.substr(0, message.find('\n'))); }
 
 // CLI11's parse errors, as one "charnn: error:" line like every other error.
 std::string one_line_failure(const CLI::App* /*app*/, const CLI::Error& e) {
@@ -163,9 +189,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("train")) return run_train(std::move(train));
     return run_lesson(lesson);
   } catch (const c10::Error& e) {
-    fmt::print(stderr, "charnn: error: {}\n", e.what_without_backtrace());
+    charnn::note(fmt::format("charnn: error: {}\n", first_line(e.what_without_backtrace())));
   } catch (const std::exception& e) {
-    fmt::print(stderr, "charnn: error: {}\n", e.what());
+    charnn::note(fmt::format("charnn: error: {}\n", first_line(e.what())));
   }
   return 1;
 }

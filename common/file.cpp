@@ -57,4 +57,35 @@ std::string read_file_prefix(const fs::path& path, std::string_view what, uint64
   return read_bytes(path, std::min(size, max_bytes));
 }
 
+namespace {
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ull, kFnvPrime = 1099511628211ull;
+
+void add_bytes(Digest& d, std::string_view bytes) {
+  for (unsigned char c : bytes) d.fnv1a = (d.fnv1a ^ c) * kFnvPrime;
+  d.bytes += bytes.size();
+}
+
+}  // namespace
+
+Digest digest_of(std::string_view bytes) {
+  Digest d{0, kFnvOffset};
+  add_bytes(d, bytes);
+  return d;
+}
+
+Digest digest_file(const fs::path& path, std::string_view what) {
+  regular_file_size(path, what);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open ({})", path.string(), std::strerror(errno)));
+  Digest d{0, kFnvOffset};
+  std::string block(size_t{1} << 20, '\0');
+  while (in) {
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    add_bytes(d, std::string_view(block.data(), static_cast<size_t>(in.gcount())));
+  }
+  if (in.bad()) throw InputError(fmt::format("{}: read failed", path.string()));
+  return d;
+}
+
 }  // namespace charnn

@@ -22,4 +22,17 @@ std::string read_whole_file(const std::filesystem::path& path, std::string_view 
 // errors: for readers that need only the start of a large file.
 std::string read_file_prefix(const std::filesystem::path& path, std::string_view what, uint64_t max_bytes);
 
+// What tells one text from another on resume (not a security property): the byte length and
+// the 64-bit FNV-1a hash of the bytes.
+struct Digest {
+  uint64_t bytes = 0;
+  uint64_t fnv1a = 0;
+  bool operator==(const Digest& o) const { return bytes == o.bytes && fnv1a == o.fnv1a; }
+  bool operator!=(const Digest& o) const { return !(*this == o); }
+};
+Digest digest_of(std::string_view bytes);
+// A file's digest, read in blocks so that a file of any size takes no more memory than one;
+// the same errors as read_whole_file.
+Digest digest_file(const std::filesystem::path& path, std::string_view what);
+
 }  // namespace charnn

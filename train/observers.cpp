@@ -3,11 +3,17 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-
+#include "common/console.h"
 #include "train/report.h"
 
 namespace charnn {
 namespace {
+
+// Progress is for the eyes only: a stderr that cannot take it must not stop the run.
+template <typename... Args>
+void note_to(std::FILE* to, fmt::format_string<Args...> format, Args&&... args) {
+  note(fmt::format(format, std::forward<Args>(args)...), to);
+}
 
 std::string clock(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);
@@ -31,7 +37,7 @@ ProgressObserver::ProgressObserver(std::string label, int64_t window_rows_per_ba
 void ProgressObserver::on_fit_begin(const FitState& state, int64_t epochs, int64_t batches_per_epoch) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
   start_batches_ = state.batches_seen;
-  fmt::print(progress_out_, "{}: {} epoch(s) of {} batches\n", label_, epochs, batches_per_epoch);
+  note_to(progress_out_, "{}: {} epoch(s) of {} batches\n", label_, epochs, batches_per_epoch);
   std::fflush(progress_out_);
 }
 
@@ -57,10 +63,10 @@ void ProgressObserver::draw(const BatchEvent& e, bool final_line) {
   if (tty_) {
     constexpr int kWidth = 24;
     const auto filled = static_cast<int>(kWidth * e.state.batch / std::max<int64_t>(e.batches_per_epoch, 1));
-    fmt::print(progress_out_, "\r[{:=<{}}{:<{}}] {}\033[K{}", "", filled, "", kWidth - filled, text,
+    note_to(progress_out_, "\r[{:=<{}}{:<{}}] {}\033[K{}", "", filled, "", kWidth - filled, text,
                final_line ? "\n" : "");
   } else {
-    fmt::print(progress_out_, "{}\n", text);
+    note_to(progress_out_, "{}\n", text);
   }
   std::fflush(progress_out_);
 }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -50,6 +51,25 @@ torch::Tensor next_log_probs(LessonModel& model, const torch::Tensor& inp) {
   return out.dim() == 3 ? out[-1][0] : out[0];  // sequence models: the last step's prediction
 }
 
+// Index 0 is the "\0" the vocabulary reserves: it never occurs in a text, so it is never a
+// character to emit, however likely a hot temperature or a broken model makes it.
+torch::Tensor without_reserved(torch::Tensor log_probs) {
+  log_probs = log_probs.clone();
+  log_probs.index_put_({0}, -std::numeric_limits<float>::infinity());
+  return log_probs;
+}
+
+// NaN weights, or a temperature so small that logits / T overflows, leave nothing to sample from.
+void check_finite(const torch::Tensor& scores, const SampleOptions& options) {
+  if (torch::isfinite(scores).all().item<bool>()) return;
+  if (options.temperature) {
+    throw InputError(fmt::format("--temperature {}: the checkpoint's probabilities are not finite at this "
+                                 "temperature (a larger one, or NaN weights in model.pt)",
+                                 *options.temperature));
+  }
+  throw InputError("model.pt: the checkpoint gives non-finite scores (NaN or infinite weights)");
+}
+
 }  // namespace
 
 void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt,
@@ -85,12 +105,15 @@ void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32st
     after = [chains](int64_t c) { return chains->push(c); };
   }
   for (int64_t i = 0; i < options.n; ++i) {
+    const auto scores = without_reserved(log_probs.to(torch::kCPU));
     int64_t c;
     if (options.temperature) {
-      auto probs = torch::softmax(log_probs.to(torch::kCPU) / *options.temperature, -1);
+      auto probs = torch::softmax(scores / *options.temperature, -1);
+      check_finite(probs, options);
       c = torch::multinomial(probs, 1, false, gen).item<int64_t>();
     } else {
-      c = log_probs.argmax().item<int64_t>();
+      check_finite(scores.narrow(0, 1, scores.size(0) - 1), options);
+      c = scores.argmax().item<int64_t>();
     }
     emit(vocab.char_at(c));
     if (i + 1 < options.n) log_probs = after(c);

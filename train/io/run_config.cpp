@@ -28,6 +28,8 @@ std::string to_json(const RunConfig& c) {
       {"bs", c.bs},
       {"text", c.text},
       {"max_chars", c.max_chars},
+      {"text_digest", {{"bytes", c.text_digest.bytes}, {"fnv1a", c.text_digest.fnv1a}}},
+      {"trained_digest", {{"bytes", c.trained_digest.bytes}, {"fnv1a", c.trained_digest.fnv1a}}},
       {"shards", c.shards},
       {"vocab_code_points", vocab},
       // The same vocabulary as a string, for people reading the file.
@@ -84,6 +86,12 @@ std::vector<char32_t> code_points_field(const Json& j, const char* key) {
   return out;
 }
 
+Digest digest_field(const Json& j, const char* key) {
+  if (!j.contains(key)) return {};
+  const auto& v = j.at(key);
+  return {unsigned_field(v, "bytes"), unsigned_field(v, "fnv1a")};
+}
+
 RunConfig parse_run_config(const Json& j) {
   RunConfig c;
   c.model.model = j.at("model").get<std::string>();
@@ -101,11 +109,14 @@ RunConfig parse_run_config(const Json& j) {
   c.model.n_fac = integer_field(j, "n_fac", 1);
   c.model.n_hidden = integer_field(j, "n_hidden", 1);
   c.window = integer_field(j, "window", 0);
+  if (j.at("schedule").empty()) throw InputError("'schedule' is empty; a run has at least one fit call");
   for (const auto& f : j.at("schedule")) c.schedule.push_back({integer_field(f, "epochs", 1), positive_field(f, "lr")});
   c.seed = unsigned_field(j, "seed");
   c.bs = integer_field(j, "bs", 1);
   c.text = j.at("text").get<std::string>();
   c.max_chars = integer_field(j, "max_chars", 0);
+  c.text_digest = digest_field(j, "text_digest");
+  c.trained_digest = digest_field(j, "trained_digest");
   // Runs saved before sharding trained plainly.
   c.shards = j.contains("shards") ? integer_field(j, "shards", 1, INT32_MAX) : 1;
   c.vocab = code_points_field(j, "vocab_code_points");

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file.h"
 #include "data/corpus.h"
 #include "models/registry.h"
 
@@ -21,7 +22,10 @@ struct RunConfig {
   std::vector<FitCall> schedule;
   uint64_t seed = 0;
   int64_t bs = 512;
-  std::string text;        // the corpus path the run was trained on
+  std::string text;        // the corpus path the run was trained on, absolute
+  // The whole file and the bytes trained on (its first max_chars characters): a resumed run
+  // checks it trains on the same text. Zero lengths: a run saved before they were kept.
+  Digest text_digest, trained_digest;
   int64_t max_chars = 0;   // train on the first max_chars characters only (0 = all)
   // Threads each training batch is cut across (train/sharded_step.h). 0 asks for one per
   // core and is resolved when the run starts, so that a resumed run cuts batches as the

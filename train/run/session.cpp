@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "common/console.h"
+#include "common/file.h"
 #include "data/layouts.h"
 #include "data/loader.h"
 #include "data/split.h"
@@ -34,7 +36,45 @@ struct Run {
   std::unique_ptr<torch::optim::Adam> opt;
 };
 
-Corpus read_training_text(const RunConfig& config) { return truncate_corpus(load_corpus(config.text), config.max_chars); }
+// A UTF-8 prefix cut at a byte count may end inside a character: drop that partial one.
+std::string_view whole_characters(std::string_view bytes) {
+  size_t end = bytes.size(), back = 0;
+  while (back < 4 && end > back && (static_cast<unsigned char>(bytes[end - 1 - back]) & 0xC0) == 0x80) ++back;
+  if (end > back) {
+    const auto lead = static_cast<unsigned char>(bytes[end - 1 - back]);
+    const size_t len = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (len > back + 1) end -= back + 1;
+  }
+  return bytes.substr(0, end);
+}
+
+// With --max-chars only a bounded prefix is read (a character is at most 4 bytes), so a huge
+// file costs no more memory than the part trained on.
+Corpus read_training_text(const RunConfig& config) {
+  const char* what = "a UTF-8 text file";
+  if (config.max_chars <= 0) return load_corpus(config.text);
+  const auto limit = static_cast<uint64_t>(config.max_chars) * 4;
+  const auto bytes = read_file_prefix(config.text, what, limit);
+  const auto whole = bytes.size() == limit ? whole_characters(bytes) : std::string_view(bytes);
+  return truncate_corpus(corpus_from_utf8(whole, config.text), config.max_chars);
+}
+
+// A resumed run must train on the text it started on, not just a file of the same name.
+void check_same_text(const RunConfig& config, const Digest& file, const Digest& trained) {
+  if (config.trained_digest.bytes == 0) return;  // a run saved before digests were kept
+  if (trained != config.trained_digest) {
+    throw InputError(fmt::format("{}: the text differs from the one the run was trained on ({} bytes trained on, "
+                                 "FNV-1a {:016x}; the run was started on {} bytes, FNV-1a {:016x})",
+                                 config.text, trained.bytes, trained.fnv1a, config.trained_digest.bytes,
+                                 config.trained_digest.fnv1a));
+  }
+  if (file != config.text_digest) {
+    throw InputError(fmt::format("{}: the file changed since the run started ({} bytes, FNV-1a {:016x}; it was {} "
+                                 "bytes, FNV-1a {:016x}), though the part trained on is the same",
+                                 config.text, file.bytes, file.fnv1a, config.text_digest.bytes,
+                                 config.text_digest.fnv1a));
+  }
+}
 
 // A few windows can split into no training rows (training on nothing "succeeds" with a loss
 // of 0) or no validation rows (a validation loss of 0 that means nothing): say so instead.
@@ -50,6 +90,11 @@ Run build_run(RunConfig config, const torch::Device& device) {
   const auto& spec = find_model(config.model.model);
   const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
   const auto corpus = read_training_text(config);
+  const auto file_digest = digest_file(config.text, "a UTF-8 text file");
+  const auto trained_digest = digest_of(encode_utf8(corpus.text));
+  check_same_text(config, file_digest, trained_digest);
+  config.text_digest = file_digest;
+  config.trained_digest = trained_digest;
   if (!config.vocab.empty() && config.vocab != corpus.vocab.chars()) {
     throw InputError(fmt::format("{}: its vocabulary differs from the one the run was started with", config.text));
   }
@@ -128,6 +173,19 @@ std::string fit_label(const Run& run, int64_t i) {
   throw NonFiniteLoss(fmt::format("fit call {}: {}; {}", fit_index + 1, e.what(), kept));
 }
 
+// Marks the time a fit call runs, when a signal means "stop at the next batch boundary".
+struct InFit {
+  explicit InFit(std::atomic<bool>* flag) : flag_(flag) {
+    if (flag_) flag_->store(true);
+  }
+  ~InFit() {
+    if (flag_) flag_->store(false);
+  }
+  InFit(const InFit&) = delete;
+  InFit& operator=(const InFit&) = delete;
+  std::atomic<bool>* flag_;
+};
+
 SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& options,
                            int64_t last_saved_step = -1) {
   SessionResult result;
@@ -144,6 +202,7 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
     const auto start = std::chrono::steady_clock::now();
     FitResult fitted;
     try {
+      const InFit in_fit(options.in_fit);
       fitted = fit(run.model, run.md, call.epochs, *run.opt, run.spec->loss, observers, pos.fit, options.device,
                    static_cast<int>(run.config.shards));
     } catch (const NonFiniteLoss& e) {
@@ -201,8 +260,8 @@ SessionResult resume_run(const SessionOptions& options) {
   auto pos = load_train_state(run, options.out);
   drop_metrics_after_position(run, pos, options.out);
   remove_stale_temp_files(options.out);
-  fmt::print(stderr, "charnn: resuming {} at fit call {}, epoch {}, batch {} (step {})\n", options.out.string(),
-             pos.fit_index + 1, pos.fit.epoch, pos.fit.batch, pos.step());
+  note(fmt::format("charnn: resuming {} at fit call {}, epoch {}, batch {} (step {})\n", options.out.string(),
+                   pos.fit_index + 1, pos.fit.epoch, pos.fit.batch, pos.step()));
   const int64_t step = pos.step();
   return run_schedule(run, std::move(pos), options, step);
 }

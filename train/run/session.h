@@ -18,6 +18,7 @@ struct SessionOptions {
   bool progress = true;                // progress bar / lines on stderr
   torch::Device device = torch::kCPU;
   const std::atomic<int>* stop_signal = nullptr;  // non-zero: stop at the next batch boundary
+  std::atomic<bool>* in_fit = nullptr;            // set while a fit call runs, cleared after
 };
 
 struct FitCallResult {

@@ -1,0 +1,18 @@
+#pragma once
+// Bounds on the counts a user controls, taken from what this machine has, so that a typo in a
+// flag ends in one error line naming the flag instead of thousands of threads or an exhausted
+// memory.
+#include <cstdint>
+
+namespace charnn {
+
+// Threads a batch may be cut across: four per core, and never more than 256.
+int64_t max_shards();
+// Throws InputError naming --shards when it is above max_shards() (0 means one per core).
+void check_shards(int64_t shards);
+
+// Throws InputError naming the flags when the parameters (with their gradients and Adam's two
+// moments) and one batch's activations would take more than half of physical memory.
+void check_model_fits(int64_t n_fac, int64_t n_hidden, int64_t window, int64_t bs);
+
+}  // namespace charnn
