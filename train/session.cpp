@@ -19,6 +19,7 @@
 #include "train/plot.h"
 #include "train/report.h"
 #include "train/sharded_step.h"
+#include "train/torch_compat.h"
 #include "train/zip_check.h"
 
 namespace charnn {
@@ -180,7 +181,7 @@ void load_model_state(Run& run, torch::serialize::InputArchive& archive) {
 // Adam's moments must match their parameters, or the first step fails inside LibTorch.
 void check_optimizer_shapes(torch::optim::Optimizer& opt) {
   for (const auto& p : opt.param_groups().at(0).params()) {
-    const auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    const auto it = opt.state().find(optimizer_state_key(p));
     if (it == opt.state().end()) continue;
     const auto* adam = dynamic_cast<const torch::optim::AdamParamState*>(it->second.get());
     if (adam == nullptr || !adam->exp_avg().sizes().equals(p.sizes()) ||
