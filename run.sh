@@ -5,6 +5,8 @@
 #   ./run.sh bench [args]         the benchmark, C++ against the Python reference (bench/run.sh)
 #   ./run.sh setup                only the setup
 #   ./run.sh <subcommand> [args]  build/app/charnn <subcommand> [args], e.g. ./run.sh train --help
+# Each builds against Debian's LibTorch 1.13 into build/; with CHARNN_TORCH=pip, against the
+# pip torch wheel's LibTorch 2.x (installed into a cached virtual environment) into build-torch2/.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
@@ -12,7 +14,7 @@ source scripts/setup.sh
 cmd=${1:-}
 case "$cmd" in
   "" | -h | --help)
-    sed -n '2,8s/^# \{0,1\}//p' "$0"
+    sed -n '2,10s/^# \{0,1\}//p' "$0"
     exit 0 ;;
   setup)
     charnn_setup ;;
@@ -22,6 +24,10 @@ case "$cmd" in
   bench)
     shift
     charnn_setup bench/charnn_bench
+    # The binary and the python of this build's LibTorch (cmake/TorchPython.cmake chose it).
+    export CHARNN_BENCH_BIN=$CHARNN_BUILD_DIR/bench/charnn_bench
+    : "${CHARNN_PYTHON:=$(sed -n 's/^CHARNN_TORCH_PYTHON:INTERNAL=//p' "$CHARNN_BUILD_DIR/CMakeCache.txt")}"
+    export CHARNN_PYTHON
     exec bench/run.sh "$@" ;;
   *)
     # Only a command that will read the default text needs the lesson's corpus: `sample`, or

@@ -90,11 +90,18 @@ FitCall parse_fit(const std::string& spec) {
   return call;
 }
 
+// The corpus that comes with charnn is share/charnn/nietzsche.txt beside its bin/ directory
+// (in a build directory, a link to the source tree's data/), so an installed charnn needs
+// no source tree. The link is resolved: config.json names the file itself.
 std::string resolve_text(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("CHARNN_TEXT"); env && *env) return env;
-  const auto installed = fs::path(CHARNN_SOURCE_DIR) / "data" / "nietzsche.txt";
-  if (fs::exists(installed)) return installed.string();
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto beside = fs::canonical(exe.parent_path().parent_path() / "share" / "charnn" / "nietzsche.txt", ec);
+    if (!ec) return beside.string();
+  }
   return "data/nietzsche.txt";
 }
 

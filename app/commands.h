@@ -45,7 +45,7 @@ struct LessonArgs {
 
 // "4@1e-3" -> {4, 1e-3}; throws InputError naming the malformed value.
 FitCall parse_fit(const std::string& spec);
-// --text, else $CHARNN_TEXT, else the data/nietzsche.txt that setup provides.
+// --text, else $CHARNN_TEXT, else the corpus that comes with charnn, else data/nietzsche.txt.
 std::string resolve_text(const std::string& flag);
 
 int run_train(TrainArgs args);

@@ -11,6 +11,7 @@
 
 #include "app/commands.h"
 #include <c10/util/Exception.h>
+#include <torch/version.h>
 
 #include "common/console.h"
 #include "common/error.h"
@@ -168,6 +169,9 @@ int main(int argc, char** argv) {
   charnn::configure_threads();
   CLI::App app{"charnn: the fastai lesson-6 character-level RNNs in C++ (LibTorch)"};
   app.require_subcommand(1);
+  // Parity differs between LibTorch versions, so a report needs both versions.
+  app.set_version_flag("--version", fmt::format("charnn {} (LibTorch {}, {})", CHARNN_VERSION, TORCH_VERSION,
+                                                CHARNN_TORCH_BACKEND));
   TrainArgs train;
   SampleArgs sample;
   LessonArgs lesson;

@@ -3,14 +3,29 @@
 # run.sh sources this file and calls charnn_setup; every step is silent when already done.
 #
 # Environment:
+#   CHARNN_TORCH        which LibTorch to build against:
+#                         debian (default)  Debian's libtorch-dev 1.13, python3-torch as the reference
+#                         pip               the LibTorch inside the pip `torch` wheel pinned below, in a
+#                                           virtual environment under the user's cache directory whose
+#                                           python is the reference
 #   CHARNN_TEXT_SOURCE  a local copy of nietzsche.txt to use instead of downloading it
-#   CHARNN_BUILD_DIR    build directory (default: build)
+#   CHARNN_BUILD_DIR    build directory (default: build, or build-torch2 for CHARNN_TORCH=pip)
+#   CHARNN_VENV         the pip path's virtual environment (default: see CHARNN_VENV below)
 #   CHARNN_SKIP_APT=1   never call apt-get (just report what is missing)
 #   CHARNN_SKIP_CORPUS=1  do not set up data/nietzsche.txt (run.sh sets it for commands that
 #                       will not read it)
 
 CHARNN_ROOT=${CHARNN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-CHARNN_BUILD_DIR=${CHARNN_BUILD_DIR:-$CHARNN_ROOT/build}
+CHARNN_TORCH=${CHARNN_TORCH:-debian}
+# The newest torch on PyPI: its wheel is built against CUDA 13, the toolkit's major here, and
+# its headers are the strictest (C++20). numpy is pinned too, so a fresh machine gets the same.
+CHARNN_PIP_REQUIREMENTS=(torch==2.15.0 numpy==2.4.6)
+CHARNN_VENV=${CHARNN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/charnn/torch-2.15.0}
+if [ "$CHARNN_TORCH" = pip ]; then
+  CHARNN_BUILD_DIR=${CHARNN_BUILD_DIR:-$CHARNN_ROOT/build-torch2}
+else
+  CHARNN_BUILD_DIR=${CHARNN_BUILD_DIR:-$CHARNN_ROOT/build}
+fi
 CHARNN_CORPUS=$CHARNN_ROOT/data/nietzsche.txt
 CHARNN_CORPUS_URL=https://s3.amazonaws.com/text-datasets/nietzsche.txt
 CHARNN_CORPUS_SHA256=23cf69874ab69d3d256099ab530ea4be24d47d9675b673bcc67cbcd6298ec647
@@ -35,8 +50,9 @@ _as_root() {
 }
 
 charnn_setup_packages() {
-  local missing=() pkg
-  for pkg in "${CHARNN_PACKAGES[@]}"; do
+  local missing=() pkg packages=("${CHARNN_PACKAGES[@]}")
+  [ "$CHARNN_TORCH" = pip ] && packages+=(python3-venv)
+  for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -114,6 +130,27 @@ charnn_setup_corpus() {
   fi
 }
 
+# CHARNN_TORCH=pip: the pinned wheels in a virtual environment of their own, outside the
+# checkout, so every clone and build directory on the machine shares one. A marker written
+# after a complete install makes later runs a file read; an interrupted install is redone.
+charnn_setup_venv() {
+  [ "$CHARNN_TORCH" = pip ] || return 0
+  local marker=$CHARNN_VENV/charnn-requirements.txt log
+  [ "$(cat "$marker" 2>/dev/null)" = "${CHARNN_PIP_REQUIREMENTS[*]}" ] && return 0
+  _say "installing ${CHARNN_PIP_REQUIREMENTS[*]} into $CHARNN_VENV (several GB: minutes the first time)"
+  rm -rf "$CHARNN_VENV"
+  mkdir -p "$(dirname "$CHARNN_VENV")"
+  log=$(dirname "$CHARNN_VENV")/$(basename "$CHARNN_VENV").log
+  if ! { /usr/bin/python3 -m venv "$CHARNN_VENV" &&
+         "$CHARNN_VENV/bin/python" -m pip install --no-input --progress-bar off "${CHARNN_PIP_REQUIREMENTS[@]}"; } \
+       >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    _die "could not install ${CHARNN_PIP_REQUIREMENTS[*]} into $CHARNN_VENV (log: $log)"
+    return 1
+  fi
+  echo "${CHARNN_PIP_REQUIREMENTS[*]}" >"$marker"
+}
+
 # charnn_build [target...]: configure once (Release, Ninja), then build the given targets
 # (everything when none is given).
 charnn_build() {
@@ -121,7 +158,15 @@ charnn_build() {
   mkdir -p "$CHARNN_BUILD_DIR"
   if [ ! -f "$CHARNN_BUILD_DIR/build.ninja" ]; then
     _say "configuring $CHARNN_BUILD_DIR (Release, Ninja)"
-    cmake -S "$CHARNN_ROOT" -B "$CHARNN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$log" 2>&1 ||
+    # Debian's LibTorch is found in /usr; the wheel's through its CMake package directory
+    # (cmake/TorchPython.cmake then takes the python beside it as the reference).
+    local torch_args=() prefix
+    if [ "$CHARNN_TORCH" = pip ]; then
+      prefix=$("$CHARNN_VENV/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)') ||
+        { _die "$CHARNN_VENV/bin/python cannot import torch; remove $CHARNN_VENV and run again"; return 1; }
+      torch_args=("-DCMAKE_PREFIX_PATH=$prefix")
+    fi
+    cmake -S "$CHARNN_ROOT" -B "$CHARNN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "${torch_args[@]}" >"$log" 2>&1 ||
       { cat "$log" >&2; _die "cmake configure failed"; return 1; }
   fi
   # Quiet when there is nothing to do; a first build takes a few minutes on 2 cores.
@@ -140,9 +185,14 @@ charnn_build() {
 
 # charnn_setup [target...]: everything a command needs before it runs.
 charnn_setup() {
+  case "$CHARNN_TORCH" in
+    debian | pip) ;;
+    *) _die "CHARNN_TORCH=$CHARNN_TORCH: expected debian or pip"; return 1 ;;
+  esac
   charnn_setup_packages &&
     charnn_setup_blas &&
     { [ "${CHARNN_SKIP_CORPUS:-0}" = 1 ] || charnn_setup_corpus; } &&
+    charnn_setup_venv &&
     charnn_build "$@"
 }
 

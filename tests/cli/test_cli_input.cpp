@@ -499,3 +499,11 @@ TEST_CASE("arguments: usage errors are one line and exit 2", "[cli][args]") {
   expect_error(run_cli({"train", "--bs", "many"}, dir), "--bs", 2);
   expect_error(run_cli({"train", "--resume", dir.string(), "--fit", "2@1e-3"}, dir), "--fit excludes --resume", 2);
 }
+
+TEST_CASE("arguments: --version names charnn's version and the LibTorch it was built with", "[cli][args]") {
+  const auto dir = fresh_dir("args-version");
+  const auto r = run_cli({"--version"}, dir);
+  expect_success(r);
+  CHECK(r.out == CHARNN_EXPECTED_VERSION "\n");
+  CHECK(r.err.empty());
+}
