@@ -177,7 +177,8 @@ TEST_CASE("corpus: a failed start leaves an existing run as it was", "[cli][corp
   const auto before = snapshot(run);
   REQUIRE(before.count("model.pt") == 1);
   write_file(dir / "bad.txt", "bad \xff byte");
-  expect_error(run_cli(train_args(dir / "bad.txt", run), dir, "retrain"), "bad.txt: invalid UTF-8 at byte 4");
+  expect_error(run_cli(train_args(dir / "bad.txt", run, {"--force"}), dir, "retrain"),
+               "bad.txt: invalid UTF-8 at byte 4");
   expect_error(run_cli(train_args(dir / "tiny.txt", run, {"--fit", "0@1e-3"}), dir, "retrain2"),
                "--fit 0@1e-3: epochs must be >= 1");
   CHECK(snapshot(run) == before);
