@@ -20,7 +20,8 @@ case "$cmd" in
     charnn_setup ;;
   test)
     charnn_setup
-    exec ctest --test-dir "$CHARNN_BUILD_DIR" --output-on-failure ;;
+    # One test process per core: the suite is mostly single-threaded processes (Python, the CLI).
+    exec ctest --test-dir "$CHARNN_BUILD_DIR" --output-on-failure -j "$(nproc)" ;;
   bench)
     shift
     charnn_setup bench/charnn_bench
