@@ -24,6 +24,7 @@ std::string_view layout_name(Layout layout) {
     case Layout::ThreeChar: return "three-char";
     case Layout::Overlapping: return "overlapping";
     case Layout::Sequences: return "sequences";
+    case Layout::LanguageModel: return "language-model";
   }
   return "?";
 }
@@ -65,6 +66,8 @@ Windows make_windows(const Corpus& corpus, Layout layout, int64_t cs) {
     case Layout::ThreeChar: w = three_char_windows(corpus.idx, cs); break;
     case Layout::Overlapping: w = overlapping_windows(corpus.idx, cs); break;
     case Layout::Sequences: w = sequence_windows(corpus.idx, cs); break;
+    case Layout::LanguageModel:
+      throw std::invalid_argument("the language-model layout is LanguageModelData's, not windows of the corpus");
   }
   if (w.rows() < 1) {
     throw InputError(fmt::format(

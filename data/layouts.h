@@ -13,10 +13,13 @@ enum class Layout {
   ThreeChar,    // "Three char model": every cs-th start, c1..c_cs -> c_{cs+1}, then [:-2]
   Overlapping,  // "Our first RNN!": every start j < len-cs-1, idx[j:j+cs] -> idx[j+cs]
   Sequences,    // "Multi-output model": non-overlapping idx[j:j+cs] -> idx[j+1:j+cs+1]
+  // "Stateful model" onwards: not windows but LanguageModelData's batchified columns, read in
+  // runs of a random length around bptt (data/language_model_data.h); make_windows refuses it.
+  LanguageModel,
 };
 
 std::string_view layout_name(Layout layout);
-int64_t default_window(Layout layout);  // 3 for ThreeChar, 8 otherwise (the lesson's cs)
+int64_t default_window(Layout layout);  // 3 for ThreeChar, 8 otherwise (the lesson's cs; bptt for LanguageModel)
 
 struct Windows {
   torch::Tensor xs;  // [N, cs] int64

@@ -91,6 +91,8 @@ torch::Tensor lesson_val_idxs(Layout layout, int64_t rows, int64_t cs) {
     case Layout::ThreeChar: return torch::tensor({int64_t{-1}}, torch::kInt64);
     case Layout::Overlapping: return get_cv_idxs(rows);
     case Layout::Sequences: return get_cv_idxs(std::max<int64_t>(rows - cs - 1, 0));
+    case Layout::LanguageModel:
+      throw std::invalid_argument("the language-model layout splits the text by lines, not by validation rows");
   }
   throw std::logic_error("unknown layout");
 }

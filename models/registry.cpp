@@ -10,6 +10,10 @@
 #include "models/char_loop_model.h"
 #include "models/char_rnn.h"
 #include "models/char_seq_rnn.h"
+#include "models/char_seq_stateful_gru.h"
+#include "models/char_seq_stateful_lstm.h"
+#include "models/char_seq_stateful_rnn.h"
+#include "models/char_seq_stateful_rnn2.h"
 
 namespace charnn {
 namespace {
@@ -22,6 +26,15 @@ std::vector<ModelSpec>& registry() {
                                        LossKind::Nll),
       model_entry<CharRnn>("char-rnn", "CharRnn", Layout::Overlapping, LossKind::Nll),
       model_entry<CharSeqRnn>("char-seq-rnn", "CharSeqRnn", Layout::Sequences, LossKind::NllSeq),
+      model_entry<CharSeqStatefulRnn>("char-seq-stateful-rnn", "CharSeqStatefulRnn", Layout::LanguageModel,
+                                      LossKind::Nll),
+      model_entry<CharSeqStatefulRnn2>("char-seq-stateful-rnn2", "CharSeqStatefulRnn2", Layout::LanguageModel,
+                                       LossKind::Nll),
+      model_entry<CharSeqStatefulGRU>("char-seq-stateful-gru", "CharSeqStatefulGRU", Layout::LanguageModel,
+                                      LossKind::Nll),
+      // "we're going to increase the hidden size to 512"
+      model_entry<CharSeqStatefulLSTM>("char-seq-stateful-lstm", "CharSeqStatefulLSTM", Layout::LanguageModel,
+                                       LossKind::Nll, 512),
   };
   return models;
 }
@@ -60,6 +73,10 @@ LessonModel make_model(const ModelConfig& config) {
   if (config.vocab_size < 1 || config.n_fac < 1 || config.n_hidden < 1) {
     throw std::invalid_argument(fmt::format("vocab_size, n_fac and n_hidden must be >= 1 (got {}, {}, {})",
                                             config.vocab_size, config.n_fac, config.n_hidden));
+  }
+  if (spec.is_stateful() && (config.bs < 1 || config.nl < 1 || !(config.dropout >= 0 && config.dropout < 1))) {
+    throw std::invalid_argument(fmt::format("bs and nl must be >= 1 and dropout in [0, 1) (got {}, {}, {})",
+                                            config.bs, config.nl, config.dropout));
   }
   return spec.make(config);
 }

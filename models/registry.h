@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "data/layouts.h"
+#include "models/stateful.h"
 #include "models/window_recurrence.h"
 
 namespace charnn {
 
 enum class LossKind {
-  Nll,     // F.nll_loss on [B, vocab] against y [B]
+  Nll,     // F.nll_loss on [B, vocab] against y [B]; the stateful models' [sl*bs, vocab] against the flat targets
   NllSeq,  // the notebook's nll_loss_seq on [seq, B, vocab] against y [B, seq]
 };
 
@@ -25,6 +26,12 @@ struct ModelConfig {
   int64_t n_fac = 42;
   int64_t n_hidden = 256;
   bool identity_init = false;
+  // The stateful models' constructor arguments: the batch their first hidden state is made for
+  // (the notebook passes bs=512, then trains at 64: the state restarts at the first batch), and
+  // the LSTM's layers and the dropout between them.
+  int64_t bs = 512;
+  int64_t nl = 2;
+  double dropout = 0.5;
 };
 
 // A constructed model behind one calling convention: forward(xs) with xs = [cs, B].
@@ -34,6 +41,9 @@ struct LessonModel {
   std::function<torch::Tensor(const torch::Tensor&)> forward;
   // Empty for a model without one; generation then runs forward on every window.
   std::function<WindowRecurrence()> window_recurrence;
+  // The same module seen through the StatefulModel interface (models/stateful.h); empty for a
+  // model that starts every batch from zeros.
+  std::shared_ptr<StatefulModel> stateful;
 };
 
 struct ModelSpec {
@@ -43,6 +53,8 @@ struct ModelSpec {
   LossKind loss;
   bool has_identity_init;
   std::function<LessonModel(const ModelConfig&)> make;
+  int64_t lesson_n_hidden = 256;  // the notebook's n_hidden for this class
+  bool is_stateful() const { return layout == Layout::LanguageModel; }
 };
 
 const std::vector<ModelSpec>& model_registry();
@@ -56,9 +68,12 @@ LessonModel make_model(const ModelConfig& config);
 // The registry entry of a model class Holder (a TORCH_MODULE holder) constructed as
 // Holder(vocab_size, n_fac, n_hidden). What the class offers is found from its methods, so it
 // is stated once: identity_init() makes it accept identity init, window_recurrence() gives fast
-// generation, and a forward of three index tensors takes the three-char layout's columns.
+// generation, and a forward of three index tensors takes the three-char layout's columns. A
+// StatefulModel is constructed as Holder(vocab_size, n_fac, bs, n_hidden), or, when it takes
+// layers, Holder(vocab_size, n_fac, bs, nl, n_hidden, dropout), and needs Layout::LanguageModel.
 template <typename Holder>
-ModelSpec model_entry(std::string_view name, std::string_view notebook_class, Layout layout, LossKind loss);
+ModelSpec model_entry(std::string_view name, std::string_view notebook_class, Layout layout, LossKind loss,
+                      int64_t lesson_n_hidden = 256);
 
 }  // namespace charnn
 

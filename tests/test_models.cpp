@@ -53,6 +53,7 @@ TEST_CASE("models: output shapes equal the Python models' at the lesson's batch 
   const auto& shapes = test::reference_manifest()["shapes"];
   const int64_t bs = shapes["bs"].get<int64_t>();
   for (const auto& spec : model_registry()) {
+    if (spec.is_stateful()) continue;  // test_stateful_models.cpp, at the notebook's sizes
     INFO(spec.name);
     const auto& expected = shapes["models"][std::string(spec.name)];
     ModelConfig config;

@@ -11,9 +11,12 @@
 #include "models/char_seq_stateful_lstm.h"
 #include "models/char_seq_stateful_rnn.h"
 #include "models/char_seq_stateful_rnn2.h"
+#include "models/registry.h"
 #include "models/stateful.h"
 #include "reference.h"
 #include "train/io/checkpoint.h"
+#include "train/io/run_config.h"
+#include "train/loss.h"
 
 using namespace charnn;
 using Catch::Matchers::Contains;
@@ -306,4 +309,78 @@ TEST_CASE("models: stateful models reject a bad batch or state with one error na
     const auto after = m.model->state();
     for (size_t i = 0; i < before.size(); ++i) CHECK(torch::equal(before[i], after[i]));
   }
+}
+
+TEST_CASE("registry: the stateful models by their CLI names are the notebook's classes at the notebook's sizes",
+          "[python][models][stateful][registry]") {
+  const auto& shapes = manifest()["shapes"];
+  const int64_t bs = shapes["bs"].get<int64_t>(), bptt = shapes["bptt"].get<int64_t>();
+  const std::vector<std::string> names = {"char-seq-stateful-rnn", "char-seq-stateful-rnn2", "char-seq-stateful-gru",
+                                          "char-seq-stateful-lstm"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    INFO(names[i]);
+    const auto& spec = find_model(names[i]);
+    CHECK(spec.notebook_class == kClasses[i]);
+    CHECK(spec.layout == Layout::LanguageModel);
+    CHECK(spec.loss == LossKind::Nll);
+    CHECK_FALSE(spec.has_identity_init);
+    ModelConfig config;
+    config.model = names[i];
+    config.vocab_size = 56;
+    config.n_hidden = spec.lesson_n_hidden;
+    auto built = make_model(config);
+    REQUIRE(built.stateful);
+    CHECK_FALSE(built.window_recurrence);
+    auto direct = notebook_model(kClasses[i]);
+    std::vector<std::pair<std::string, std::vector<int64_t>>> ours, theirs;
+    for (const auto& p : built.module->named_parameters()) ours.emplace_back(p.key(), p.value().sizes().vec());
+    for (const auto& p : direct.module->named_parameters()) theirs.emplace_back(p.key(), p.value().sizes().vec());
+    CHECK(ours == theirs);
+    CHECK(state_shapes(*built.stateful) == state_shapes(*direct.model));
+
+    // The registry's forward and the interface are one module: the state the first leaves is
+    // the one the second sees. F.nll_loss on (sl*bs, nt) against the flattened targets.
+    built.module->eval();
+    torch::NoGradGuard no_grad;
+    const auto cs = torch::randint(0, 56, {bptt, bs}, torch::kInt64);
+    const auto out = built.forward(cs);
+    CHECK(out.sizes().vec() == shape_of(shapes["models"][kClasses[i]]["output"]));
+    CHECK(state_shapes(*built.stateful) == shapes["models"][kClasses[i]]["state"].get<std::vector<std::vector<int64_t>>>());
+    const auto y = torch::randint(0, 56, {bptt * bs}, torch::kInt64);
+    CHECK(lesson_loss(spec.loss, out, y).item<double>() == torch::nll_loss(out, y).item<double>());
+  }
+}
+
+TEST_CASE("registry: a stateful model's bs, nl and dropout reach its constructor and config.json",
+          "[models][stateful][registry]") {
+  ModelConfig config;
+  config.model = "char-seq-stateful-lstm";
+  config.vocab_size = 10;
+  config.n_fac = 4;
+  config.n_hidden = 6;
+  config.bs = 3;
+  config.nl = 3;
+  config.dropout = 0.25;
+  auto m = make_model(config);
+  CHECK(state_shapes(*m.stateful) == std::vector<std::vector<int64_t>>{{3, 3, 6}, {3, 3, 6}});
+  CHECK(m.module->named_parameters().contains("rnn.weight_hh_l2"));
+
+  config.dropout = 1;
+  CHECK_THROWS_WITH(make_model(config), Contains("dropout in [0, 1)"));
+  config.dropout = 0.25;
+  config.bs = 0;
+  CHECK_THROWS_WITH(make_model(config), Contains("bs and nl must be >= 1"));
+  config.bs = 3;
+
+  test::TempDir dir("stateful-config");
+  RunConfig run;
+  run.model = config;
+  run.schedule = {{1, 1e-3}};
+  run.shards = 1;
+  run.vocab.assign(10, U'a');
+  write_run_config(dir.path(), run);
+  const auto back = read_run_config(dir.path()).model;
+  CHECK(back.bs == 3);
+  CHECK(back.nl == 3);
+  CHECK(back.dropout == 0.25);
 }

@@ -438,7 +438,16 @@ TEST_CASE("arguments: an unknown model lists the known ones", "[cli][args]") {
   write_file(dir / "text.txt", synthetic_text(3000));
   expect_error(run_cli(train_args(dir / "text.txt", dir / "run", {"--model", "gpt-5"}), dir),
                "--model: unknown model 'gpt-5' (known: char3-model, char-loop-model, char-loop-concat-model, "
-               "char-rnn, char-seq-rnn)");
+               "char-rnn, char-seq-rnn, char-seq-stateful-rnn, char-seq-stateful-rnn2, char-seq-stateful-gru, "
+               "char-seq-stateful-lstm)");
+  CHECK_FALSE(fs::exists(dir / "run"));
+}
+
+TEST_CASE("arguments: a stateful model is known but not trained, and train says so", "[cli][args]") {
+  const auto dir = fresh_dir("args-stateful");
+  write_file(dir / "text.txt", synthetic_text(3000));
+  expect_error(run_cli(train_args(dir / "text.txt", dir / "run", {"--model", "char-seq-stateful-gru"}), dir),
+               "--model char-seq-stateful-gru: the stateful models are registered, but training them");
   CHECK_FALSE(fs::exists(dir / "run"));
 }
 

@@ -22,6 +22,9 @@ std::string to_json(const RunConfig& c) {
       {"n_fac", c.model.n_fac},
       {"n_hidden", c.model.n_hidden},
       {"identity_init", c.model.identity_init},
+      {"model_bs", c.model.bs},
+      {"nl", c.model.nl},
+      {"dropout", c.model.dropout},
       {"window", c.window},
       {"schedule", schedule},
       {"seed", c.seed},
@@ -108,6 +111,16 @@ RunConfig parse_run_config(const Json& j) {
   c.model.vocab_size = integer_field(j, "vocab_size", 1);
   c.model.n_fac = integer_field(j, "n_fac", 1);
   c.model.n_hidden = integer_field(j, "n_hidden", 1);
+  // Runs saved before the stateful models have none of the three, and need none.
+  if (j.contains("model_bs")) c.model.bs = integer_field(j, "model_bs", 1);
+  if (j.contains("nl")) c.model.nl = integer_field(j, "nl", 1);
+  if (j.contains("dropout")) {
+    const auto& v = j.at("dropout");
+    if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() < 1)) {
+      throw InputError(fmt::format("'dropout' must be a number in [0, 1), got {}", v.dump()));
+    }
+    c.model.dropout = v.get<double>();
+  }
   c.window = integer_field(j, "window", 0);
   if (j.at("schedule").empty()) throw InputError("'schedule' is empty; a run has at least one fit call");
   for (const auto& f : j.at("schedule")) c.schedule.push_back({integer_field(f, "epochs", 1), positive_field(f, "lr")});

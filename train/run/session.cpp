@@ -88,6 +88,12 @@ void check_split(const Corpus& corpus, const ModelSpec& spec, int64_t window, co
 
 Run build_run(RunConfig config, const torch::Device& device) {
   const auto& spec = find_model(config.model.model);
+  if (spec.is_stateful()) {
+    throw InputError(fmt::format("--model {}: the stateful models are registered, but training them (the "
+                                 "language-model data, the state carried across batches) is not part of "
+                                 "`charnn train` yet",
+                                 spec.name));
+  }
   const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
   const auto corpus = read_training_text(config);
   const auto file_digest = digest_file(config.text, "a UTF-8 text file");
