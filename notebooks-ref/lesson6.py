@@ -342,6 +342,39 @@ def fit(model, md, epochs, opt, crit, on_batch=None):
 
 
 # ----------------------------------------------------------------------------------------
+# Test model: get_next, get_next_n                               (train/generate/generate.cpp)
+# ----------------------------------------------------------------------------------------
+
+
+def get_next(m, inp, chars, char_indices, temperature=None, generator=None):
+    """The notebook's get_next: the window's indices as a batch of one, the model's prediction
+    for the next character (the last step's, for the multi-output model), np.argmax of it, or
+    a draw from softmax(p / temperature). Index 0, the "\\0" the vocabulary reserves, is never
+    chosen: it is in no text."""
+    idxs = torch.tensor([char_indices[c] for c in inp], dtype=torch.int64).view(-1, 1)
+    m.eval()
+    with torch.no_grad():
+        p = call_model(m, idxs)
+    p = (p[-1][0] if p.dim() == 3 else p[0]).clone()
+    p[0] = -float("inf")
+    if temperature is None:
+        return chars[int(p.argmax())]
+    probs = torch.softmax(p / temperature, -1)
+    return chars[int(torch.multinomial(probs, 1, False, generator=generator))]
+
+
+def get_next_n(m, inp, n, window, chars, char_indices, temperature=None, seed=0):
+    """The notebook's get_next_n: predict, append, slide the window by one, n times."""
+    generator = torch.Generator().manual_seed(seed)
+    res = inp
+    for _ in range(n):
+        c = get_next(m, inp[-window:], chars, char_indices, temperature, generator)
+        res += c
+        inp = inp[1:] + c
+    return res
+
+
+# ----------------------------------------------------------------------------------------
 # The notebook, top to bottom, when run as a script (needs the corpus)
 # ----------------------------------------------------------------------------------------
 

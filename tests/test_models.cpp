@@ -5,11 +5,14 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include "data/corpus.h"
 #include "data/layouts.h"
+#include "data/lesson_data.h"
 #include "data/loader.h"
 #include "models/char_seq_rnn.h"
 #include "models/registry.h"
 #include "reference.h"
+#include "support.h"
 #include "train/io/checkpoint.h"
 #include "train/loss.h"
 
@@ -66,18 +69,26 @@ TEST_CASE("models: output shapes equal the Python models' at the lesson's batch 
   }
 }
 
-TEST_CASE("models: the multi-output section's embedding, RNN output and hidden shapes", "[python][models]") {
+// The notebook's multi-output cell, run on the project's own pieces: the first training batch
+// of the lesson's loader, CharSeqRnn's submodules and forward, and nll_loss_seq.
+TEST_CASE("models: the multi-output cell's shapes, from the lesson's loader through CharSeqRnn",
+          "[python][models]") {
   const auto& notebook = test::reference_manifest()["shapes"]["notebook"];
-  CharSeqRnn m(85, 42, 256);
+  const auto corpus = load_corpus(test::nietzsche_path());
+  auto md = lesson_data(corpus, Layout::Sequences, 8, 512, 0);
+  const auto batch = md.trn_dl.batch(md.trn_dl.epoch_order(), 0);  // *xst, yt = next(iter(md.trn_dl))
+  CHECK(shape_of(batch.xs) == std::vector<int64_t>{8, 512});
+  CHECK(shape_of(batch.y) == std::vector<int64_t>{512, 8});
+  CharSeqRnn m(corpus.vocab.size(), 42, 256);
   torch::NoGradGuard no_grad;
-  auto inp = m->e(torch::randint(0, 85, {8, 512}, torch::kInt64));  // m.e(V(torch.stack(xs)))
-  auto [outp, hn] = m->rnn(inp, torch::zeros({1, 512, 256}));
-  CHECK(shape_of(inp) == shape_of(notebook["embedding"]));
+  auto t = m->e(batch.xs);  // m.e(V(torch.stack(xst)))
+  auto [outp, hn] = m->rnn(t, torch::zeros({1, 512, 256}));
+  CHECK(shape_of(t) == shape_of(notebook["embedding"]));
   CHECK(shape_of(outp) == shape_of(notebook["rnn_output"]));
   CHECK(shape_of(hn) == shape_of(notebook["rnn_hidden"]));
-  CHECK(shape_of(inp) == std::vector<int64_t>{8, 512, 42});
-  CHECK(shape_of(outp) == std::vector<int64_t>{8, 512, 256});
-  CHECK(shape_of(hn) == std::vector<int64_t>{1, 512, 256});
+  const auto out = m(batch.xs);  // m(*V(xst))
+  CHECK(shape_of(out) == std::vector<int64_t>{8, 512, 85});
+  CHECK(shape_of(lesson_loss(LossKind::NllSeq, out, batch.y)).empty());
 }
 
 TEST_CASE("models: named_parameters are Python's state_dict keys, in the same order", "[python][models]") {

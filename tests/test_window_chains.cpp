@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <fstream>
 #include <cmath>
 #include <string>
 
@@ -11,7 +12,10 @@
 #include "data/layouts.h"
 #include "data/split.h"
 #include "models/registry.h"
+#include "common/file.h"
+#include "reference.h"
 #include "support.h"
+#include "train/io/checkpoint.h"
 #include "train/fit.h"
 #include "train/generate/generate.h"
 #include "train/generate/row_kernels.h"
@@ -79,7 +83,28 @@ TEST_CASE("window chains: every prediction equals the model's forward on that wi
   }
 }
 
-TEST_CASE("window chains: get_next_n writes the notebook's text, greedy and sampled", "[generate][chains]") {
+// What the Python twin's get_next_n (notebooks-ref/lesson6.py) writes from the same weights.
+static std::string python_get_next_n(const Trained& t, const std::string& name, const std::u32string& prompt, int64_t n,
+                              const SampleOptions& options) {
+  test::TempDir dir("get_next_n_" + name);
+  save_state_dict(*t.model.module, dir.path() / "model.pt");
+  std::vector<uint32_t> chars(t.corpus.vocab.chars().begin(), t.corpus.vocab.chars().end());
+  std::ofstream(dir.path() / "chars.json") << nlohmann::json(chars).dump();
+  std::vector<std::string> args{"--model", name, "--state-dict", (dir.path() / "model.pt").string(),
+                                "--chars", (dir.path() / "chars.json").string(), "--prompt", encode_utf8(prompt),
+                                "-n", std::to_string(n), "--window", std::to_string(t.window),
+                                "--out", (dir.path() / "text.txt").string()};
+  if (options.temperature) {
+    args.insert(args.end(), {"--temperature", fmt::format("{}", *options.temperature), "--seed",
+                             std::to_string(options.seed)});
+  }
+  const auto result = test::run_python("get_next_n.py", args);
+  INFO(result.output);
+  REQUIRE(result.status == 0);
+  return read_whole_file(dir.path() / "text.txt", "the Python twin's text");
+}
+
+TEST_CASE("window chains: get_next_n writes the Python twin's text, greedy and sampled", "[generate][chains][python]") {
   for (const char* name : {"char3-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn"}) {
     SECTION(name) {
       auto t = trained(name, false);
@@ -87,13 +112,15 @@ TEST_CASE("window chains: get_next_n writes the notebook's text, greedy and samp
       chains.n = recompute.n = 200;
       recompute.recompute_windows = true;
       const std::u32string prompt = U"for those ";
-      const auto greedy = get_next_n(t.model, t.corpus.vocab, t.window, prompt, chains);
-      CHECK(encode_utf8(greedy) == encode_utf8(get_next_n(t.model, t.corpus.vocab, t.window, prompt, recompute)));
+      const auto greedy = get_next_n(t.model, t.corpus.vocab, t.window, prompt, recompute);
+      CHECK(encode_utf8(greedy) == python_get_next_n(t, name, prompt, 200, recompute));
+      CHECK(encode_utf8(get_next_n(t.model, t.corpus.vocab, t.window, prompt, chains)) == encode_utf8(greedy));
       CHECK(greedy.size() == prompt.size() + 200);
       chains.temperature = recompute.temperature = 0.8;
       chains.seed = recompute.seed = 7;
-      const auto sampled = get_next_n(t.model, t.corpus.vocab, t.window, prompt, chains);
-      CHECK(encode_utf8(sampled) == encode_utf8(get_next_n(t.model, t.corpus.vocab, t.window, prompt, recompute)));
+      const auto sampled = get_next_n(t.model, t.corpus.vocab, t.window, prompt, recompute);
+      CHECK(encode_utf8(sampled) == python_get_next_n(t, name, prompt, 200, recompute));
+      CHECK(encode_utf8(get_next_n(t.model, t.corpus.vocab, t.window, prompt, chains)) == encode_utf8(sampled));
       CHECK(sampled != greedy);
     }
   }
