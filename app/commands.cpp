@@ -73,18 +73,43 @@ int report_stop(const SessionResult& r, const std::string& out) {
 
 FitCall parse_fit(const std::string& spec) {
   const auto at = spec.find('@');
+  const auto colon = spec.find(':');
+  const auto lr_end = colon == std::string::npos ? spec.size() : colon;
+  const auto malformed = [&spec] {
+    return InputError(fmt::format("--fit {}: expected EPOCHS@LR, e.g. 4@1e-3, or EPOCHS@LR:cosM (CosAnneal, LR "
+                                  "may be 'prev'), e.g. 15@1e-2:cos2",
+                                  spec));
+  };
   FitCall call{0, 0};
   try {
     size_t used_e = 0, used_lr = 0;
-    if (at == std::string::npos) throw std::invalid_argument("no @");
+    if (at == std::string::npos || at > lr_end) throw std::invalid_argument("no @");
     call.epochs = std::stoll(spec.substr(0, at), &used_e);
-    call.lr = std::stod(spec.substr(at + 1), &used_lr);
-    if (used_e != at || used_lr != spec.size() - at - 1) throw std::invalid_argument("trailing characters");
+    if (used_e != at) throw std::invalid_argument("trailing characters");
+    const auto lr = spec.substr(at + 1, lr_end - at - 1);
+    if (lr == "prev") {
+      call.lr_from_previous = true;
+    } else {
+      call.lr = std::stod(lr, &used_lr);
+      if (used_lr != lr.size()) throw std::invalid_argument("trailing characters");
+    }
   } catch (const std::logic_error&) {
-    throw InputError(fmt::format("--fit {}: expected EPOCHS@LR, e.g. 4@1e-3", spec));
+    throw malformed();
+  }
+  if (colon != std::string::npos) {
+    const auto kind = spec.substr(colon + 1);
+    if (kind.rfind("cos", 0) != 0) throw malformed();
+    call.kind = FitCall::Kind::CosAnneal;
+    call.cycle_mult = 1;  // fastai's default
+    if (kind.size() > 3) {
+      const auto digits = kind.substr(3);
+      if (digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) throw malformed();
+      call.cycle_mult = std::stoll(digits);
+      if (call.cycle_mult < 1) throw InputError(fmt::format("--fit {}: the cycle multiplier must be >= 1", spec));
+    }
   }
   if (call.epochs < 1) throw InputError(fmt::format("--fit {}: epochs must be >= 1", spec));
-  if (!(call.lr > 0) || !std::isfinite(call.lr)) {
+  if (!call.lr_from_previous && (!(call.lr > 0) || !std::isfinite(call.lr))) {
     throw InputError(fmt::format("--fit {}: learning rate must be a finite number > 0", spec));
   }
   return call;
@@ -116,11 +141,14 @@ int run_train(TrainArgs a) {
   options.in_fit = &g_in_fit;
   if (a.resume.empty()) {
     // The cheap checks first, before anything touches the disk.
+    const ModelSpec* spec = nullptr;
     try {
-      find_model(a.run.model.model);
+      spec = &find_model(a.run.model.model);
     } catch (const std::invalid_argument& e) {
       throw InputError(fmt::format("--model: {}", e.what()));
     }
+    a.run.bs = a.bs > 0 ? a.bs : spec->is_stateful() ? 64 : 512;
+    a.run.model.n_hidden = a.n_hidden > 0 ? a.n_hidden : spec->lesson_n_hidden;
     if (a.fits.empty()) a.fits.push_back("1@1e-3");
     for (const auto& f : a.fits) a.run.schedule.push_back(parse_fit(f));
     // Absolute, so that --resume finds the text from any working directory.

@@ -15,7 +15,9 @@ extern std::atomic<bool> g_in_fit;      // a fit call runs: a signal waits for i
 
 struct TrainArgs {
   RunConfig run;
-  std::vector<std::string> fits;  // "EPOCHS@LR"
+  std::vector<std::string> fits;  // "EPOCHS@LR[:cosM]"
+  int64_t bs = 0;                 // 0: the model's lesson default
+  int64_t n_hidden = 0;           // 0: the model's lesson default
   std::string out = "runs/latest";
   std::string resume;
   std::string device = "cpu";

@@ -15,6 +15,7 @@ namespace charnn::cli {
 namespace {
 
 constexpr int64_t kQuickChars = 30000;  // enough for every layout to have a few batches
+constexpr int64_t kQuickEpochs = 1;     // per fit call: the LSTM's 80 epochs would take minutes even there
 
 struct TableRow {
   std::string section;
@@ -40,8 +41,8 @@ std::string markdown(const std::vector<TableRow>& rows, bool quick) {
       "|---|---|---|---|---|---|---|---|---|---|\n",
       kLessonTolerance);
   for (const auto& r : rows) {
-    md += fmt::format("| {} | {} ({}@{}) | {:.5f} | {:.5f} | {:.5f} | {} | {} | {} | {} | {:.1f} |\n", r.section, r.fit,
-                      r.call.epochs, r.call.lr, r.ours.trn_loss, r.ours.val_loss, r.notebook.trn,
+    md += fmt::format("| {} | {} ({}) | {:.5f} | {:.5f} | {:.5f} | {} | {} | {} | {} | {:.1f} |\n", r.section, r.fit,
+                      describe(r.call), r.ours.trn_loss, r.ours.val_loss, r.notebook.trn,
                       r.notebook.val ? fmt::format("{:.5f}", *r.notebook.val) : "(one row)",
                       diff_text(r.ours.trn_loss, r.notebook.trn), diff_text(r.ours.val_loss, r.notebook.val),
                       quick ? "(quick)" : (within_band(r) ? "yes" : "NO"), r.seconds);
@@ -50,9 +51,9 @@ std::string markdown(const std::vector<TableRow>& rows, bool quick) {
 }
 
 std::string csv(const std::vector<TableRow>& rows) {
-  std::string out = "model,fit,epochs,lr,trn_loss,val_loss,notebook_trn,notebook_val,seconds\n";
+  std::string out = "model,fit,call,trn_loss,val_loss,notebook_trn,notebook_val,seconds\n";
   for (const auto& r : rows) {
-    out += fmt::format("{},{},{},{},{:.6f},{:.6f},{},{},{:.2f}\n", r.section, r.fit, r.call.epochs, r.call.lr,
+    out += fmt::format("{},{},{},{:.6f},{:.6f},{},{},{:.2f}\n", r.section, r.fit, describe(r.call),
                        r.ours.trn_loss, r.ours.val_loss, r.notebook.trn,
                        r.notebook.val ? fmt::format("{}", *r.notebook.val) : "", r.seconds);
   }
@@ -78,6 +79,11 @@ int run_lesson(const LessonArgs& a) {
     RunConfig config;
     config.model = section.model;
     config.schedule = section.schedule;
+    if (a.quick) {
+      for (auto& call : config.schedule) call.epochs = std::min(call.epochs, kQuickEpochs);
+    }
+    config.bs = section.bs;
+    config.wd = section.wd;
     config.seed = a.seed;
     config.text = resolve_text(a.text);
     config.max_chars = a.quick ? kQuickChars : 0;

@@ -60,7 +60,10 @@ void add_train(CLI::App& app, TrainArgs& a) {
   // Options that define the run; --resume takes them from the run's config.json instead.
   std::vector<CLI::Option*> run_defining{
       train->add_option("--model", a.run.model.model, "One of: " + model_names())->capture_default_str(),
-      train->add_option("--fit", a.fits, "A fit call EPOCHS@LR, repeatable, run in order (default: 1@1e-3)"),
+      train->add_option("--fit", a.fits,
+                        "A fit call EPOCHS@LR, repeatable, run in order (default: 1@1e-3); EPOCHS@LR:cosM runs "
+                        "fastai's CosAnneal(cycle_mult=M) from LR, and LR 'prev' starts from the rate the "
+                        "previous call left"),
       train->add_flag("--identity-init", a.run.model.identity_init, "Copy eye(n_hidden) into rnn.weight_hh_l0"),
       train->add_option("--seed", a.run.seed, "Seed for the initial weights and the batch order")
           ->capture_default_str()
@@ -72,13 +75,23 @@ void add_train(CLI::App& app, TrainArgs& a) {
           ->check(non_empty()),
       train->add_flag("--force", a.force,
                       "Replace a run already in --out (the old one is kept until the new one's first checkpoint)"),
-      train->add_option("--bs", a.run.bs, "Training batch size (validation uses 2x)")
-          ->capture_default_str()
+      train->add_option("--bs", a.bs,
+                        "Training batch size (default: the lesson's, 512, or 64 for the stateful models; "
+                        "the windowed models validate at 2x)")
           ->check(at_least(1)),
-      train->add_option("--window", a.run.window, "Characters per input window (default: the lesson's)")
+      train->add_option("--window", a.run.window,
+                        "Characters per input window, or the stateful models' bptt (default: the lesson's)")
           ->check(at_least(1)),
       train->add_option("--n-fac", a.run.model.n_fac, "Embedding size")->capture_default_str()->check(at_least(1)),
-      train->add_option("--n-hidden", a.run.model.n_hidden, "Hidden size")->capture_default_str()->check(at_least(1)),
+      train->add_option("--n-hidden", a.n_hidden, "Hidden size (default: the lesson's, 256, or 512 for the LSTM)")
+          ->check(at_least(1)),
+      train->add_option("--wd", a.run.wd, "Adam's weight decay (coupled L2, as LayerOptimizer's)")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber),
+      train->add_option("--trn-lines", a.run.trn_lines,
+                        "Stateful models: lines of the text that train, the rest validate (default: the "
+                        "lesson's 7998 when the text has more lines, else the first 80% of its lines)")
+          ->check(at_least(1)),
       train->add_option("--max-chars", a.run.max_chars, "Train on the first N characters only (0 = all)")
           ->check(at_least(0)),
       train->add_option("--shards", a.run.shards,
@@ -125,7 +138,7 @@ void add_sample(CLI::App& app, SampleArgs& a) {
 
 void add_lesson(CLI::App& app, LessonArgs& a) {
   auto* lesson = app.add_subcommand("lesson", "Run the notebook's schedule for every model and compare losses");
-  lesson->add_flag("--quick", a.quick, "Run on the first 30000 characters (a smoke run, not comparable)");
+  lesson->add_flag("--quick", a.quick, "Run on the first 30000 characters, one epoch per fit call (a smoke run, not comparable)");
   lesson->add_option("--text", a.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
       ->check(non_empty());
   lesson->add_option("--out", a.out, "Directory for the runs and lesson.md / lesson.csv")

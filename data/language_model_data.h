@@ -60,6 +60,16 @@ class LanguageModelLoader {
     i_ = 0;
     iter_ = 0;
   }
+  // Where the epoch in progress stands: i, the next batch's first row (advanced by the
+  // unclamped lengths), and iter, the batches drawn so far. A resumed run puts both back.
+  struct Position {
+    int64_t i = 0, iter = 0;
+  };
+  Position position() const { return {i_, iter_}; }
+  void set_position(Position p) {
+    i_ = p.i;
+    iter_ = p.iter;
+  }
   std::optional<LmBatch> next();
 
   // `for (const auto& [x, y] : dl)` restarts the epoch, as Python's `for x, y in dl` does.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 namespace charnn {
@@ -11,6 +12,34 @@ void NumpyRandomState::seed(uint32_t s) {
   mt_.seed(s);
   has_gauss_ = false;
   gauss_ = 0.0;
+}
+
+// std::mt19937's text form is its state: libstdc++ writes the 624 words, then the index of
+// the next one, which is numpy's key and pos.
+NumpyRandomState::State NumpyRandomState::state() const {
+  std::stringstream text;
+  text << mt_;
+  State out;
+  out.key.resize(std::mt19937::state_size);
+  for (auto& word : out.key) text >> word;
+  text >> out.pos;
+  out.has_gauss = has_gauss_;
+  out.gauss = gauss_;
+  return out;
+}
+
+void NumpyRandomState::set_state(const State& state) {
+  if (state.key.size() != std::mt19937::state_size || state.pos < 0 ||
+      state.pos > static_cast<int64_t>(std::mt19937::state_size)) {
+    throw std::invalid_argument(fmt::format("a numpy MT19937 state has 624 words and a position in [0, 624], got "
+                                            "{} words and position {}", state.key.size(), state.pos));
+  }
+  std::stringstream text;
+  for (const auto word : state.key) text << word << ' ';
+  text << state.pos;
+  text >> mt_;
+  has_gauss_ = state.has_gauss;
+  gauss_ = state.gauss;
 }
 
 uint64_t NumpyRandomState::interval(uint64_t max) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <random>
+#include <vector>
 
 #include "data/layouts.h"
 
@@ -16,6 +17,15 @@ namespace charnn {
 // get_cv_idxs and LanguageModelLoader's sequence lengths from it.
 class NumpyRandomState {
  public:
+  // np.random.get_state()'s ('MT19937', key, pos, has_gauss, cached_gaussian): what a resumed
+  // run needs to draw the rest of the stream.
+  struct State {
+    std::vector<uint32_t> key;  // 624 words
+    int64_t pos = 0;            // the next word to temper; 624 = generate a new block first
+    bool has_gauss = false;
+    double gauss = 0.0;
+  };
+
   explicit NumpyRandomState(uint32_t seed) : mt_(seed) {}
   // np.random.seed(s): also drops a cached Gaussian.
   void seed(uint32_t s);
@@ -26,6 +36,9 @@ class NumpyRandomState {
   // np.random.normal(loc, scale). The polar method makes two Gaussians at a time; the second
   // waits in the cache for the next call, whatever its loc and scale.
   double normal(double loc, double scale);
+  State state() const;
+  // Throws std::invalid_argument unless key has 624 words and pos is in [0, 624].
+  void set_state(const State& state);
 
  private:
   std::mt19937 mt_;

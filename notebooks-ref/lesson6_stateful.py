@@ -25,6 +25,7 @@ from collections import Counter
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from lesson6 import corpus_path  # the CLI's lookup: --text, then $CHARNN_TEXT, then data/
 
@@ -165,6 +166,92 @@ class LanguageModelData:
         trn_ds = ConcatTextDataset(os.path.join(path, train), field)
         val_ds = ConcatTextDataset(os.path.join(path, validation), field)
         return cls(path, field, trn_ds, val_ds, bs, bptt, min_freq)
+
+
+# ----------------------------------------------------------------------------------------
+# fit over LanguageModelData, and CosAnneal                 (train/lm_fit.cpp, cos_anneal.cpp)
+# ----------------------------------------------------------------------------------------
+# fastai 0.7's fit as the stateful cells run it: model(x), zero_grad, F.nll_loss, backward,
+# step; the smoothed training loss of the first half's fit (lesson6.fit); callbacks called
+# on_train_begin and after every batch. The model keeps its state from call to call: nothing
+# here resets it, not between epochs, nor between training and validation.
+
+
+def validate(model, dl):
+    """Plain mean of the per-batch F.nll_loss, in eval mode, without gradients."""
+    model.eval()
+    losses = []
+    with torch.no_grad():
+        for x, y in dl:
+            losses.append(F.nll_loss(model(x), y).item())
+    return float(np.mean(losses)) if losses else 0.0
+
+
+def fit(model, md, epochs, opt, callbacks=(), on_batch=None):
+    """Returns the rows fastai prints, [epoch, smoothed trn loss, val loss]; on_batch, when
+    given, receives every training batch's raw loss."""
+    avg_mom = 0.98
+    avg_loss, batch_num, debias_loss = 0.0, 0, 0.0
+    rows = []
+    for cb in callbacks:
+        cb.on_train_begin()
+    for epoch in range(epochs):
+        model.train()
+        for x, y in md.trn_dl:
+            batch_num += 1
+            out = model(x)
+            opt.zero_grad()
+            loss = F.nll_loss(out, y)
+            loss.backward()
+            opt.step()
+            raw = loss.item()
+            if on_batch is not None:
+                on_batch(raw)
+            avg_loss = avg_loss * avg_mom + raw * (1 - avg_mom)
+            debias_loss = avg_loss / (1 - avg_mom ** batch_num)
+            for cb in callbacks:
+                cb.on_batch_end(raw)
+        rows.append([epoch, debias_loss, validate(model, md.val_dl)])
+    return rows
+
+
+class CosAnneal:
+    """fastai 0.7's CosAnneal(lo, nb, cycle_mult, on_cycle_end), quirks kept: init is the rate
+    lo held when the callback was built, cycles count nb = len(trn_dl) iterations, the first
+    nb/20 of them run at init/100, and a cycle ends while its last batch's rate is computed.
+    lrs holds the last rate computed, as lo.lrs does after the run."""
+
+    def __init__(self, opt, init, nb, cycle_mult=1, on_cycle_end=None):
+        self.opt, self.init, self.nb, self.cycle_mult = opt, init, nb, cycle_mult
+        self.on_cycle_end = on_cycle_end
+        self.lrs = init
+
+    def on_train_begin(self):
+        self.iteration, self.cycle_iter, self.cycle_count = 0, 0, 0
+        self.update_lr()
+
+    def on_batch_end(self, loss):
+        self.iteration += 1
+        self.update_lr()
+
+    def update_lr(self):
+        self.lrs = self.calc_lr(self.init)
+        for pg in self.opt.param_groups:
+            pg["lr"] = self.lrs
+
+    def calc_lr(self, init_lrs):
+        if self.iteration < self.nb / 20:
+            self.cycle_iter += 1
+            return init_lrs / 100.
+        cos_out = np.cos(np.pi * self.cycle_iter / self.nb) + 1
+        self.cycle_iter += 1
+        if self.cycle_iter == self.nb:
+            self.cycle_iter = 0
+            self.nb *= self.cycle_mult
+            if self.on_cycle_end:
+                self.on_cycle_end(self, self.cycle_count)
+            self.cycle_count += 1
+        return init_lrs / 2 * cos_out
 
 
 # ----------------------------------------------------------------------------------------

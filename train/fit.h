@@ -26,6 +26,7 @@ struct FitState {
   int64_t batches_seen = 0;   // b in fastai's debias, across the fit call
   double avg_loss = 0.0;      // fastai's avg_loss before debiasing
   torch::Tensor order;        // the epoch's row permutation (undefined before the epoch draws it)
+  int64_t row = 0;            // language-model data: the loader's i, the next batch's first row
   std::vector<EpochRow> rows; // rows finished so far
   double smoothed() const;
 };

@@ -443,11 +443,44 @@ TEST_CASE("arguments: an unknown model lists the known ones", "[cli][args]") {
   CHECK_FALSE(fs::exists(dir / "run"));
 }
 
-TEST_CASE("arguments: a stateful model is known but not trained, and train says so", "[cli][args]") {
+TEST_CASE("arguments: a stateful model's text, seed and shards that cannot work are named", "[cli][args]") {
   const auto dir = fresh_dir("args-stateful");
-  write_file(dir / "text.txt", synthetic_text(3000));
-  expect_error(run_cli(train_args(dir / "text.txt", dir / "run", {"--model", "char-seq-stateful-gru"}), dir),
-               "--model char-seq-stateful-gru: the stateful models are registered, but training them");
+  const std::vector<std::string> model{"--model", "char-seq-stateful-gru", "--n-hidden", "16"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), model.begin(), model.end());
+    return more;
+  };
+  SECTION("one line: nothing to validate on") {
+    write_file(dir / "one-line.txt", std::string(5000, 'a'));
+    expect_error(run_cli(train_args(dir / "one-line.txt", dir / "run", with({})), dir),
+                 (dir / "one-line.txt").string() + ": 1 line(s); the stateful models train on the first lines");
+  }
+  SECTION("lines, but too few characters for a batch of 64 columns") {
+    write_file(dir / "short.txt", synthetic_text(3000));
+    expect_error(run_cli(train_args(dir / "short.txt", dir / "run", with({})), dir),
+                 "short.txt lines 37-46 (validation): 635 tokens make 9 row(s) of bs 64, too short for one batch: "
+                 "bptt 8 needs at least 16 rows (1024 tokens)");
+  }
+  SECTION("--trn-lines that leaves nothing to validate on") {
+    write_file(dir / "text.txt", synthetic_text(30000));
+    expect_error(run_cli(train_args(dir / "text.txt", dir / "run", with({"--trn-lines", "100000"})), dir),
+                 "but the training part takes the first 100000 and the validation part needs at least one more");
+  }
+  SECTION("a seed numpy cannot take") {
+    write_file(dir / "text.txt", synthetic_text(30000));
+    expect_error(run_cli(train_args(dir / "text.txt", dir / "run", with({"--seed", "4294967296"})), dir),
+                 "--seed 4294967296: the stateful models seed numpy's stream, which takes seeds below 2^32");
+  }
+  SECTION("--shards above 1") {
+    write_file(dir / "text.txt", synthetic_text(30000));
+    expect_error(run_cli(train_args(dir / "text.txt", dir / "run", with({"--shards", "2"})), dir),
+                 "--shards 2: the stateful models train with the plain step (--shards 1)");
+  }
+  SECTION("'prev' in the first fit call") {
+    write_file(dir / "text.txt", synthetic_text(30000));
+    expect_error(run_cli(train_args(dir / "text.txt", dir / "run", with({"--fit", "1@prev:cos2"})), dir),
+                 "--fit: the first fit call has no previous rate to start from");
+  }
   CHECK_FALSE(fs::exists(dir / "run"));
 }
 
@@ -476,7 +509,8 @@ TEST_CASE("arguments: non-positive epochs, learning rate and batch size", "[cli]
 TEST_CASE("arguments: a malformed --fit", "[cli][args]") {
   const auto dir = fresh_dir("args-fit");
   write_file(dir / "text.txt", synthetic_text(3000));
-  const std::string spec = GENERATE("4", "4@", "@1e-3", "four@1e-3", "4@1e-3x", "4.5@1e-3", "4@@1e-3", "");
+  const std::string spec = GENERATE("4", "4@", "@1e-3", "four@1e-3", "4@1e-3x", "4.5@1e-3", "4@@1e-3", "",
+                                    "4@1e-3:", "4@1e-3:sin2", "4@1e-3:cosx", "4@1e-3:cos-1", "4@prevx:cos2");
   expect_error(run_cli(train_args(dir / "text.txt", dir / "run", {"--fit", spec}), dir),
                "--fit " + spec + ": expected EPOCHS@LR, e.g. 4@1e-3");
   CHECK_FALSE(fs::exists(dir / "run"));

@@ -215,3 +215,38 @@ TEST_CASE("resume: a non-finite loss stops with its batch and step, keeping the 
     CHECK(torch::isfinite(tensor).all().item<bool>());
   }
 }
+
+TEST_CASE("resume: a stateful model's run stopped mid-epoch resumes exactly", "[cli][resume]") {
+  // The LSTM with dropout, weight decay and a CosAnneal call started from the previous rate:
+  // resuming needs numpy's stream, the loader's position, the carried hidden state, torch's
+  // generator (the dropout masks) and the schedule's rate, all as they were.
+  const std::vector<std::string> run{"--model", "char-seq-stateful-lstm", "--n-hidden", "128", "--seed", "3",
+                                     "--wd", "1e-5", "--max-chars", "24000", "--fit", "1@1e-2",
+                                     "--fit", "2@prev:cos2", "--metrics-every", "5"};
+  const auto dir = fresh_dir("resume-stateful");
+  const auto text = corpus(dir);
+  const auto reference = dir / "reference";
+  expect_success(run_cli(train_args(text, reference, run), dir, "reference"));
+  const auto out = dir / "run";
+  const int64_t about_one_epoch = read_resume_point(reference).step / 3;  // epochs end when the rows run out
+  CliProcess p(train_args(text, out, run), dir, "interrupted");
+  wait_for_step(p, out, about_one_epoch + 15);
+  p.send(SIGINT);
+  const auto r = p.wait();
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 128 + SIGINT);
+  const auto at = read_resume_point(out);
+  CHECK(at.fit == 1);
+  CHECK(at.batch > 0);
+  expect_success(resume(out, dir, {"--metrics-every", "5"}));
+  expect_same_weights(reference, out);
+  CHECK(read_file(out / "epochs.csv") == read_file(reference / "epochs.csv"));
+  CHECK(read_file(out / "batches.csv") == read_file(reference / "batches.csv"));
+  CHECK(csv_rows(reference / "epochs.csv").size() == 3);
+  for (const char* cyc : {"cyc_0.pt"}) {
+    INFO(cyc);
+    REQUIRE(fs::exists(out / cyc));
+    const auto x = read_tensor_dict(out / cyc), y = read_tensor_dict(reference / cyc);
+    for (const auto& [key, tensor] : x) CHECK(torch::equal(tensor, y.at(key)));
+  }
+}

@@ -13,7 +13,17 @@ namespace charnn {
 
 std::string to_json(const RunConfig& c) {
   nlohmann::json schedule = nlohmann::json::array();
-  for (const auto& f : c.schedule) schedule.push_back({{"epochs", f.epochs}, {"lr", f.lr}});
+  for (const auto& f : c.schedule) {
+    nlohmann::json call = {{"epochs", f.epochs}, {"lr", f.lr}};
+    if (f.lr_from_previous) call["lr"] = "prev";
+    if (f.kind == FitCall::Kind::CosAnneal) {
+      call["kind"] = "cos_anneal";
+      call["cycle_mult"] = f.cycle_mult;
+    } else {
+      call["kind"] = "constant";
+    }
+    schedule.push_back(call);
+  }
   std::vector<uint32_t> vocab(c.vocab.begin(), c.vocab.end());
   const nlohmann::json j = {
       {"format", "charnn-run/1"},
@@ -34,6 +44,9 @@ std::string to_json(const RunConfig& c) {
       {"text_digest", {{"bytes", c.text_digest.bytes}, {"fnv1a", c.text_digest.fnv1a}}},
       {"trained_digest", {{"bytes", c.trained_digest.bytes}, {"fnv1a", c.trained_digest.fnv1a}}},
       {"shards", c.shards},
+      {"wd", c.wd},
+      {"trn_lines", c.trn_lines},
+      {"itos", c.itos},
       {"vocab_code_points", vocab},
       // The same vocabulary as a string, for people reading the file.
       {"vocab", encode_utf8(std::u32string(c.vocab.begin() + (c.vocab.empty() ? 0 : 1), c.vocab.end()))},
@@ -95,6 +108,24 @@ Digest digest_field(const Json& j, const char* key) {
   return {unsigned_field(v, "bytes"), unsigned_field(v, "fnv1a")};
 }
 
+// Runs saved before schedules had kinds hold {"epochs", "lr"}: constant calls.
+FitCall fit_call_field(const Json& f) {
+  FitCall call{integer_field(f, "epochs", 1), 0.0};
+  if (f.at("lr").is_string() && f.at("lr").get<std::string>() == "prev") {
+    call.lr_from_previous = true;
+  } else {
+    call.lr = positive_field(f, "lr");
+  }
+  const auto kind = f.contains("kind") ? f.at("kind") : Json("constant");
+  if (kind == "cos_anneal") {
+    call.kind = FitCall::Kind::CosAnneal;
+    call.cycle_mult = integer_field(f, "cycle_mult", 1, 1 << 20);
+  } else if (kind != "constant") {
+    throw InputError(fmt::format("'kind' must be \"constant\" or \"cos_anneal\", got {}", kind.dump()));
+  }
+  return call;
+}
+
 RunConfig parse_run_config(const Json& j) {
   RunConfig c;
   c.model.model = j.at("model").get<std::string>();
@@ -123,7 +154,7 @@ RunConfig parse_run_config(const Json& j) {
   }
   c.window = integer_field(j, "window", 0);
   if (j.at("schedule").empty()) throw InputError("'schedule' is empty; a run has at least one fit call");
-  for (const auto& f : j.at("schedule")) c.schedule.push_back({integer_field(f, "epochs", 1), positive_field(f, "lr")});
+  for (const auto& f : j.at("schedule")) c.schedule.push_back(fit_call_field(f));
   c.seed = unsigned_field(j, "seed");
   c.bs = integer_field(j, "bs", 1);
   c.text = j.at("text").get<std::string>();
@@ -133,7 +164,21 @@ RunConfig parse_run_config(const Json& j) {
   // Runs saved before sharding trained plainly.
   c.shards = j.contains("shards") ? integer_field(j, "shards", 1, INT32_MAX) : 1;
   c.vocab = code_points_field(j, "vocab_code_points");
-  if (static_cast<int64_t>(c.vocab.size()) != c.model.vocab_size) {
+  // Runs saved before weight decay and the stateful models have none of these.
+  if (j.contains("wd")) {
+    const auto& v = j.at("wd");
+    if (!v.is_number() || !(v.get<double>() >= 0) || !std::isfinite(v.get<double>())) {
+      throw InputError(fmt::format("'wd' must be a finite number >= 0, got {}", v.dump()));
+    }
+    c.wd = v.get<double>();
+  }
+  if (j.contains("trn_lines")) c.trn_lines = integer_field(j, "trn_lines", 0);
+  if (j.contains("itos")) c.itos = j.at("itos").get<std::vector<std::string>>();
+  if (spec->is_stateful()) {
+    if (static_cast<int64_t>(c.itos.size()) != c.model.vocab_size) {
+      throw InputError(fmt::format("vocab_size {} but {} itos entries", c.model.vocab_size, c.itos.size()));
+    }
+  } else if (static_cast<int64_t>(c.vocab.size()) != c.model.vocab_size) {
     throw InputError(fmt::format("vocab_size {} but {} vocabulary entries", c.model.vocab_size, c.vocab.size()));
   }
   return c;

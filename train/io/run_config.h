@@ -11,9 +11,17 @@
 
 namespace charnn {
 
+// One fit call of the schedule: `--fit EPOCHS@LR[:cosM]`.
 struct FitCall {
   int64_t epochs;
-  double lr;
+  double lr;  // ignored when lr_from_previous
+  // The rate through the call: constant (set_lrs before it), or fastai's CosAnneal(lo,
+  // len(trn_dl), cycle_mult) started from lr, which writes cyc_N.pt at each cycle's end.
+  enum class Kind { Constant, CosAnneal } kind = Kind::Constant;
+  int64_t cycle_mult = 1;
+  // LR given as "prev": start from the rate the previous call left (lo.lrs), as the notebook's
+  // second CosAnneal does (§10.2, quirk 3).
+  bool lr_from_previous = false;
 };
 
 struct RunConfig {
@@ -32,6 +40,12 @@ struct RunConfig {
   // original did; 1 is the plain step, bit for bit PyTorch's.
   int64_t shards = 0;
   std::vector<char32_t> vocab;
+  double wd = 0.0;  // Adam's weight_decay: coupled L2, LayerOptimizer's
+  // The stateful models' language-model data: the lines of the text that train (the rest
+  // validate), resolved when the run starts, and torchtext's itos ('<unk>', '<pad>', then the
+  // characters) in place of vocab.
+  int64_t trn_lines = 0;
+  std::vector<std::string> itos;
 };
 
 constexpr const char* kConfigFile = "config.json";

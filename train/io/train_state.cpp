@@ -98,6 +98,8 @@ Dict position_dict(const TrainPosition& pos) {
   d.insert("batch", pos.fit.batch);
   d.insert("batches_seen", pos.fit.batches_seen);
   d.insert("avg_loss", pos.fit.avg_loss);
+  d.insert("row", pos.fit.row);
+  d.insert("lrs", pos.lrs);
   d.insert("rows", torch::tensor(rows, torch::kFloat64).view({-1, 3}));
   return d;
 }
@@ -110,6 +112,7 @@ class Fields {
     if (!value.isGenericDict()) fail(where_.empty() ? "the file" : where_, "a dict", value);
     dict_ = value.toGenericDict();
   }
+  bool has(const std::string& key) const { return dict_.find(key) != dict_.end(); }
   c10::IValue get(const std::string& key) const {
     const auto it = dict_.find(key);
     if (it == dict_.end()) throw InputError(fmt::format("{}: '{}' is missing", file_.string(), path(key)));
@@ -125,6 +128,21 @@ class Fields {
     const auto v = get(key);
     if (!v.isDouble() && !v.isInt()) fail(path(key), "a number", v);
     return v.isDouble() ? v.toDouble() : static_cast<double>(v.toInt());
+  }
+  bool boolean(const std::string& key) const {
+    const auto v = get(key);
+    if (!v.isBool()) fail(path(key), "a bool", v);
+    return v.toBool();
+  }
+  std::vector<torch::Tensor> tensors(const std::string& key) const {
+    const auto v = get(key);
+    if (!v.isList()) fail(path(key), "a list of tensors", v);
+    std::vector<torch::Tensor> out;
+    for (const auto& item : v.toListRef()) {
+      if (!item.isTensor()) fail(path(key), "a list of tensors", item);
+      out.push_back(item.toTensor());
+    }
+    return out;
   }
   torch::Tensor tensor(const std::string& key) const {
     const auto v = get(key);
@@ -155,6 +173,9 @@ TrainPosition read_position(const Fields& state) {
   pos.fit.batch = p.integer("batch");
   pos.fit.batches_seen = p.integer("batches_seen");
   pos.fit.avg_loss = p.number("avg_loss");
+  // Files written before the stateful models have neither; their runs need neither.
+  if (p.has("row")) pos.fit.row = p.integer("row");
+  if (p.has("lrs")) pos.lrs = p.number("lrs");
   auto rows = p.tensor("rows");
   if (rows.dim() != 2 || rows.size(1) != 3) p.problem(fmt::format("'position.rows' has shape {}, expected [n, 3]", shape_of(rows)));
   rows = rows.to(torch::kFloat64).contiguous();
@@ -186,6 +207,66 @@ void read_optimizer(const Fields& state, const torch::nn::Module& model, torch::
   }
 }
 
+// Language-model epochs end when the rows run out, so a position is checked against bounds:
+// no epoch holds more than len(trn_dl) batches.
+void check_varying_position(const TrainPosition& pos, const RunShape& run, int64_t epochs, const Fields& state) {
+  const auto fits = static_cast<int64_t>(run.epochs_per_fit.size());
+  const int64_t nb = run.batches_per_epoch;
+  const auto& f = pos.fit;
+  int64_t most_before = 0;
+  for (int64_t i = 0; i < std::min(pos.fit_index, fits); ++i) most_before += run.epochs_per_fit[i] * nb;
+  std::string problem;
+  if (pos.fit_index < 0 || pos.fit_index > fits) {
+    problem = fmt::format("fit call {} of a {}-call schedule", pos.fit_index + 1, fits);
+  } else if (f.epoch < 0 || f.epoch > epochs || f.batch < 0 || f.batch > nb || f.row < 0 || (f.batch == 0) != (f.row == 0)) {
+    problem = fmt::format("position epoch {}, batch {}, row {} outside {} epoch(s) of at most {} batches", f.epoch,
+                          f.batch, f.row, epochs, nb);
+  } else if (f.batches_seen < f.batch || f.batches_seen > f.epoch * nb + f.batch ||
+             static_cast<int64_t>(f.rows.size()) != f.epoch || pos.steps_before < 0 || pos.steps_before > most_before) {
+    problem = fmt::format("inconsistent position (epoch {}, batch {}, {} batches seen, {} epoch rows, {} steps "
+                          "before this fit call where the run has at most {})",
+                          f.epoch, f.batch, f.batches_seen, f.rows.size(), pos.steps_before, most_before);
+  } else if (!std::isfinite(f.avg_loss) || !std::isfinite(pos.lrs)) {
+    problem = fmt::format("smoothed loss state {}, rate {}", f.avg_loss, pos.lrs);
+  }
+  if (!problem.empty()) state.problem(problem + "; not a checkpoint of this run");
+}
+
+Dict stateful_dict(const StatefulResume& s) {
+  auto numpy = new_dict();
+  numpy.insert("key", torch::tensor(std::vector<int64_t>(s.numpy.key.begin(), s.numpy.key.end()), torch::kInt64));
+  numpy.insert("pos", s.numpy.pos);
+  numpy.insert("has_gauss", s.numpy.has_gauss);
+  numpy.insert("gauss", s.numpy.gauss);
+  c10::List<at::Tensor> hidden;
+  for (const auto& h : s.hidden) hidden.push_back(h.detach().cpu());
+  auto d = new_dict();
+  d.insert("numpy", numpy);
+  d.insert("hidden", hidden);
+  return d;
+}
+
+StatefulResume read_stateful(const Fields& state) {
+  const auto d = state.dict("stateful");
+  const auto numpy = d.dict("numpy");
+  StatefulResume out;
+  const auto key = numpy.tensor("key").to(torch::kInt64).contiguous();
+  const auto* k = key.data_ptr<int64_t>();
+  for (int64_t i = 0; i < key.numel(); ++i) {
+    if (k[i] < 0 || k[i] > UINT32_MAX) numpy.problem("'stateful.numpy.key' holds a value outside 32 bits");
+    out.numpy.key.push_back(static_cast<uint32_t>(k[i]));
+  }
+  out.numpy.pos = numpy.integer("pos");
+  out.numpy.has_gauss = numpy.boolean("has_gauss");
+  out.numpy.gauss = numpy.number("gauss");
+  if (out.numpy.key.size() != 624 || out.numpy.pos < 0 || out.numpy.pos > 624) {
+    numpy.problem(fmt::format("'stateful.numpy' has {} key words and position {}, numpy's MT19937 has 624 and a "
+                              "position in [0, 624]", out.numpy.key.size(), out.numpy.pos));
+  }
+  out.hidden = d.tensors("hidden");
+  return out;
+}
+
 // A train_state.pt that parses but does not fit this run (edited, or copied from another run)
 // would fail deep inside training or silently train on the wrong rows.
 void check_position(const TrainPosition& pos, const RunShape& run, const Fields& state) {
@@ -196,6 +277,10 @@ void check_position(const TrainPosition& pos, const RunShape& run, const Fields&
   int64_t steps_before = 0;  // every earlier fit call ran all its epochs of nb batches
   for (int64_t i = 0; i < std::min(pos.fit_index, fits); ++i) steps_before += run.epochs_per_fit[i] * nb;
   std::string problem;
+  if (run.epochs_vary) {
+    check_varying_position(pos, run, epochs, state);
+    return;
+  }
   if (pos.fit_index < 0 || pos.fit_index > fits) {
     problem = fmt::format("fit call {} of a {}-call schedule", pos.fit_index + 1, fits);
   } else if (f.epoch < 0 || f.epoch > epochs || f.batch < 0 || f.batch > nb || pos.steps_before < 0) {
@@ -241,7 +326,8 @@ void settle_model_file(const fs::path& dir, const Fields& state) {
 }  // namespace
 
 void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch::optim::Adam& opt,
-                     const TrainPosition& position, const torch::Tensor& generator_state) {
+                     const TrainPosition& position, const torch::Tensor& generator_state,
+                     const StatefulResume* stateful) {
   c10::Dict<std::string, at::Tensor> weights;
   for (const auto& item : model.named_parameters()) weights.insert(item.key(), item.value());
   for (const auto& item : model.named_buffers()) weights.insert(item.key(), item.value());
@@ -261,6 +347,7 @@ void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch:
   state.insert("position", position_dict(position));
   state.insert("order", position.fit.order.defined() ? c10::IValue(position.fit.order) : c10::IValue());
   state.insert("generator", generator_state);
+  if (stateful != nullptr) state.insert("stateful", stateful_dict(*stateful));
   torch_save(c10::IValue(state), dir / kTrainStateFile);
   rename_atomically(dir / kPendingModelFile, dir / kModelFile);
 }
@@ -280,7 +367,8 @@ LoadedCheckpoint load_checkpoint(const fs::path& dir, torch::nn::Module& model, 
   settle_model_file(dir, state);
   load_state_dict(model, dir / kModelFile);
   read_optimizer(state, model, opt);
-  LoadedCheckpoint out{read_position(state), state.tensor("generator")};
+  LoadedCheckpoint out{read_position(state), state.tensor("generator"), std::nullopt};
+  if (state.has("stateful")) out.stateful = read_stateful(state);
   check_position(out.position, shape, state);
   return out;
 }

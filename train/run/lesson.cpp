@@ -1,5 +1,7 @@
 #include "train/run/lesson.h"
 
+#include <fmt/format.h>
+
 namespace charnn {
 
 const std::vector<LessonSection>& lesson_sections() {
@@ -7,7 +9,15 @@ const std::vector<LessonSection>& lesson_sections() {
     ModelConfig c;
     c.model = name;
     c.identity_init = identity;
+    c.n_hidden = find_model(name).lesson_n_hidden;
     return c;
+  };
+  auto lstm = [&] { return model("char-seq-stateful-lstm"); };
+  auto cos_anneal = [](int64_t epochs, double lr) {
+    FitCall call{epochs, lr};
+    call.kind = FitCall::Kind::CosAnneal;
+    call.cycle_mult = 2;
+    return call;
   };
   // Learning rates, epochs and printed losses from fastai/fastai courses/dl1/lesson6-rnn.ipynb.
   // Char3Model's printed val loss is the loss of one row (val_idxs=[-1]): shown, not compared.
@@ -21,8 +31,29 @@ const std::vector<LessonSection>& lesson_sections() {
       {"char-seq-rnn", model("char-seq-rnn"), {{4, 1e-3}, {1, 1e-4}}, {{2.04892, 2.01564}, {1.99819, 2.00106}}},
       {"char-seq-rnn-identity", model("char-seq-rnn", true), {{4, 1e-2}, {4, 1e-3}},
        {{1.93492, 1.91763}, {1.81337, 1.83801}}},
+      // The second half (reference §13): bs 64, bptt 8, the state carried across batches.
+      {"char-seq-stateful-rnn", model("char-seq-stateful-rnn"), {{4, 1e-3}, {4, 1e-4}},
+       {{1.48563, 1.54505}, {1.40756, 1.486}}, 64},
+      {"char-seq-stateful-rnn2", model("char-seq-stateful-rnn2"), {{4, 1e-3}}, {{1.48698, 1.54217}}, 64},
+      {"char-seq-stateful-gru", model("char-seq-stateful-gru"), {{6, 1e-3}, {3, 1e-4}},
+       {{1.30217, 1.40511}, {1.22541, 1.36969}}, 64},
+      // LayerOptimizer(optim.Adam, m, 1e-2, 1e-5), 2 epochs, then two CosAnneal(cycle_mult=2) calls.
+      // The 63-epoch call's printed rows restart at 1e-2 (its cell ran out of order), so it starts
+      // from 1e-2 here, not from the rate the 15-epoch call left (`63@prev:cos2`, quirk 3).
+      {"char-seq-stateful-lstm",
+       lstm(),
+       {{2, 1e-2}, cos_anneal(15, 1e-2), cos_anneal(63, 1e-2)},
+       {{1.62891, 1.58176}, {1.28244, 1.31518}, {1.13174, 1.2524}},
+       64,
+       1e-5},
   };
   return sections;
+}
+
+std::string describe(const FitCall& call) {
+  const auto lr = call.lr_from_previous ? std::string("prev") : fmt::format("{}", call.lr);
+  if (call.kind == FitCall::Kind::CosAnneal) return fmt::format("{}@{}:cos{}", call.epochs, lr, call.cycle_mult);
+  return fmt::format("{}@{}", call.epochs, lr);
 }
 
 }  // namespace charnn

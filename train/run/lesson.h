@@ -19,7 +19,12 @@ struct LessonSection {
   ModelConfig model;
   std::vector<FitCall> schedule;
   std::vector<NotebookLoss> notebook;  // the last printed row of each fit call
+  int64_t bs = 512;  // 64 for the stateful models
+  double wd = 0.0;   // LayerOptimizer's weight decay (the LSTM's 1e-5)
 };
+
+// "4@0.001", "15@0.01:cos2", "63@prev:cos2": a fit call as --fit spells it.
+std::string describe(const FitCall& call);
 
 const std::vector<LessonSection>& lesson_sections();
 

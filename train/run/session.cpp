@@ -20,6 +20,10 @@
 #include "train/observers.h"
 #include "train/sharded_step.h"
 #include "data/lesson_data.h"
+#include "data/language_model_data.h"
+#include "train/cos_anneal.h"
+#include "train/lm_fit.h"
+#include <ATen/CPUGeneratorImpl.h>
 
 namespace charnn {
 namespace {
@@ -30,10 +34,13 @@ namespace fs = std::filesystem;
 struct Run {
   RunConfig config;
   const ModelSpec* spec;
-  int64_t window;
-  ModelData md;
+  int64_t window;            // the stateful models' bptt
+  std::optional<ModelData> md;          // the windowed models' loaders
+  std::optional<LanguageModelData> lm;  // the stateful models' LanguageModelData
   LessonModel model;
   std::unique_ptr<torch::optim::Adam> opt;
+  // len(trn_dl): what progress bars and CosAnneal count as an epoch.
+  int64_t batches_per_epoch() const { return md ? md->trn_dl.num_batches() : lm->trn_dl.size(); }
 };
 
 // A UTF-8 prefix cut at a byte count may end inside a character: drop that partial one.
@@ -86,14 +93,51 @@ void check_split(const Corpus& corpus, const ModelSpec& spec, int64_t window, co
                                corpus.name, corpus.length(), trn + val, window, spec.name, trn, val));
 }
 
+// Python's text mode ends a line at '\n', '\r\n' or '\r' (data/language_model_data.h).
+int64_t count_lines(std::u32string_view text) {
+  int64_t lines = 0;
+  for (size_t k = 0; k < text.size(); ++k) {
+    if (text[k] == U'\n' || (text[k] == U'\r' && (k + 1 == text.size() || text[k + 1] != U'\n'))) ++lines;
+  }
+  return lines + (text.empty() || text.back() == U'\n' || text.back() == U'\r' ? 0 : 1);
+}
+
+// The notebook's trn/ holds the first 7998 lines of nietzsche.txt and val/ the rest. A text of
+// no more lines than that (another corpus, or --max-chars) trains on its first 80% of lines,
+// about the lesson's share (7998 of 9935), unless --trn-lines says otherwise.
+int64_t resolve_trn_lines(const Corpus& corpus, int64_t asked) {
+  const int64_t lines = count_lines(corpus.text);
+  if (lines < 2) {
+    throw InputError(fmt::format("{}: {} line(s); the stateful models train on the first lines of the text and "
+                                 "validate on the rest, so it needs at least 2 (and enough characters for a batch "
+                                 "in each part)",
+                                 corpus.name, lines));
+  }
+  if (asked > 0) return asked;
+  return lines > kLessonTrnLines ? kLessonTrnLines : std::max<int64_t>(1, lines * 4 / 5);
+}
+
+// LanguageModelData.from_text_files at bs 64, bptt 8, min_freq 3, the lengths drawn from a
+// numpy stream seeded with the run's seed.
+LanguageModelData language_model_data(const Corpus& corpus, RunConfig& config, int64_t bptt) {
+  if (config.seed > UINT32_MAX) {
+    throw InputError(fmt::format("--seed {}: the stateful models seed numpy's stream, which takes seeds below 2^32",
+                                 config.seed));
+  }
+  config.trn_lines = resolve_trn_lines(corpus, config.trn_lines);
+  auto lm = from_text_files(split_lines(corpus.text, config.trn_lines, corpus.name),
+                            std::make_shared<NumpyRandomState>(static_cast<uint32_t>(config.seed)), config.bs, bptt);
+  if (!config.itos.empty() && config.itos != lm.field.vocab.itos()) {
+    throw InputError(fmt::format("{}: its vocabulary differs from the one the run was started with", config.text));
+  }
+  config.itos = lm.field.vocab.itos();
+  config.vocab.clear();
+  config.model.vocab_size = lm.nt;
+  return lm;
+}
+
 Run build_run(RunConfig config, const torch::Device& device) {
   const auto& spec = find_model(config.model.model);
-  if (spec.is_stateful()) {
-    throw InputError(fmt::format("--model {}: the stateful models are registered, but training them (the "
-                                 "language-model data, the state carried across batches) is not part of "
-                                 "`charnn train` yet",
-                                 spec.name));
-  }
   const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
   const auto corpus = read_training_text(config);
   const auto file_digest = digest_file(config.text, "a UTF-8 text file");
@@ -101,34 +145,76 @@ Run build_run(RunConfig config, const torch::Device& device) {
   check_same_text(config, file_digest, trained_digest);
   config.text_digest = file_digest;
   config.trained_digest = trained_digest;
-  if (!config.vocab.empty() && config.vocab != corpus.vocab.chars()) {
-    throw InputError(fmt::format("{}: its vocabulary differs from the one the run was started with", config.text));
+  std::optional<ModelData> md;
+  std::optional<LanguageModelData> lm;
+  if (spec.is_stateful()) {
+    lm.emplace(language_model_data(corpus, config, window));
+  } else {
+    if (!config.vocab.empty() && config.vocab != corpus.vocab.chars()) {
+      throw InputError(fmt::format("{}: its vocabulary differs from the one the run was started with", config.text));
+    }
+    config.vocab = corpus.vocab.chars();
+    config.model.vocab_size = corpus.vocab.size();
+    md.emplace(lesson_data(corpus, spec.layout, window, config.bs, config.seed));
+    check_split(corpus, spec, window, *md);
   }
-  config.vocab = corpus.vocab.chars();
-  config.model.vocab_size = corpus.vocab.size();
-  auto md = lesson_data(corpus, spec.layout, window, config.bs, config.seed);
-  check_split(corpus, spec, window, md);
-  torch::manual_seed(config.seed);  // the initial weights follow the seed
+  torch::manual_seed(config.seed);  // the initial weights (and the LSTM's dropout masks) follow the seed
   auto model = make_model(config.model);
   model.module->to(device);
-  auto opt = std::make_unique<torch::optim::Adam>(model.module->parameters(),
-                                                  torch::optim::AdamOptions(config.schedule.at(0).lr));
-  return {std::move(config), &spec, window, std::move(md), std::move(model), std::move(opt)};
+  // LayerOptimizer(optim.Adam, m, lr, wd): one parameter group, coupled L2 weight decay.
+  auto opt = std::make_unique<torch::optim::Adam>(
+      model.module->parameters(), torch::optim::AdamOptions(config.schedule.at(0).lr).weight_decay(config.wd));
+  return {std::move(config), &spec, window, std::move(md), std::move(lm), std::move(model), std::move(opt)};
 }
 
+// A stateful run's randomness is numpy's stream (the sequence lengths) and torch's global
+// generator (the LSTM's dropout masks); its model carries a state from batch to batch.
 void save_train_state(Run& run, const TrainPosition& pos, const fs::path& dir) {
-  save_checkpoint(dir, *run.model.module, *run.opt, pos, run.md.trn_dl.generator_state());
+  if (run.md) {
+    save_checkpoint(dir, *run.model.module, *run.opt, pos, run.md->trn_dl.generator_state());
+    return;
+  }
+  const StatefulResume stateful{run.lm->np_random->state(), run.model.stateful->state()};
+  save_checkpoint(dir, *run.model.module, *run.opt, pos, at::detail::getDefaultCPUGenerator().get_state(), &stateful);
 }
 
 RunShape shape_of(const Run& run) {
-  RunShape shape{{}, run.md.trn_dl.num_batches(), run.md.trn_dl.num_rows()};
+  RunShape shape = run.md ? RunShape{{}, run.md->trn_dl.num_batches(), run.md->trn_dl.num_rows()}
+                          : RunShape{{}, run.lm->trn_dl.size(), run.lm->trn_dl.data().size(0), true};
   for (const auto& call : run.config.schedule) shape.epochs_per_fit.push_back(call.epochs);
   return shape;
 }
 
+void restore_stateful(Run& run, const StatefulResume& stateful, const torch::Tensor& generator, const fs::path& dir) {
+  const auto file = (dir / kTrainStateFile).string();
+  try {
+    run.lm->np_random->set_state(stateful.numpy);
+    auto torch_generator = at::detail::getDefaultCPUGenerator();  // a handle on the global one
+    const std::lock_guard<std::mutex> lock(torch_generator.mutex());
+    torch_generator.set_state(generator);
+  } catch (const std::exception& e) {
+    throw InputError(fmt::format("{}: its random state does not load ({})", file, e.what()));
+  }
+  std::vector<torch::Tensor> hidden;
+  for (const auto& h : stateful.hidden) hidden.push_back(h.to(run.model.module->parameters().at(0).device()));
+  try {
+    run.model.stateful->set_state(hidden);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: 'stateful.hidden': {}", file, e.what()));
+  }
+}
+
 TrainPosition load_train_state(Run& run, const fs::path& dir) {
   auto loaded = load_checkpoint(dir, *run.model.module, *run.opt, shape_of(run));
-  run.md.trn_dl.set_generator_state(loaded.generator_state);
+  if (run.md) {
+    run.md->trn_dl.set_generator_state(loaded.generator_state);
+  } else if (!loaded.stateful) {
+    throw InputError(fmt::format("{}: holds no numpy stream or hidden state; not a checkpoint of a stateful model's "
+                                 "run",
+                                 (dir / kTrainStateFile).string()));
+  } else {
+    restore_stateful(run, *loaded.stateful, loaded.generator_state, dir);
+  }
   return loaded.position;
 }
 
@@ -152,7 +238,7 @@ class Checkpointer : public FitObserver {
 
  private:
   void save(const FitState& state) {
-    const TrainPosition at{pos_.fit_index, pos_.steps_before, state};
+    const TrainPosition at{pos_.fit_index, pos_.steps_before, state, pos_.lrs};
     save_train_state(run_, at, dir_);
     last_saved_step_ = at.step();
   }
@@ -163,10 +249,14 @@ class Checkpointer : public FitObserver {
   int64_t& last_saved_step_;
 };
 
-std::string fit_label(const Run& run, int64_t i) {
+std::string fit_label(const Run& run, int64_t i, double lr) {
   const auto& call = run.config.schedule[static_cast<size_t>(i)];
+  if (call.kind == FitCall::Kind::CosAnneal) {
+    return fmt::format("{} fit {}/{} ({} epoch(s), CosAnneal from lr {}, cycle_mult {})", run.spec->name, i + 1,
+                       run.config.schedule.size(), call.epochs, lr, call.cycle_mult);
+  }
   return fmt::format("{} fit {}/{} ({} epoch(s) at lr {})", run.spec->name, i + 1, run.config.schedule.size(),
-                     call.epochs, call.lr);
+                     call.epochs, lr);
 }
 
 // fit() names the epoch and batch; the user also needs the fit call and what is left on disk.
@@ -197,26 +287,36 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
   SessionResult result;
   for (; pos.fit_index < static_cast<int64_t>(run.config.schedule.size()); ++pos.fit_index) {
     const auto call = run.config.schedule[static_cast<size_t>(pos.fit_index)];
-    set_lrs(*run.opt, call.lr);
-    ProgressObserver progress(fit_label(run, pos.fit_index), run.config.bs);
+    const double lr = call.lr_from_previous ? pos.lrs : call.lr;
+    set_lrs(*run.opt, lr);
+    ProgressObserver progress(fit_label(run, pos.fit_index, lr), run.config.bs);
     EpochRowPrinter rows;
-    MetricsWriter metrics(options.out, options.metrics_every, pos.fit_index, call.lr, pos.steps_before);
+    MetricsWriter metrics(options.out, options.metrics_every, pos.fit_index, lr, pos.steps_before);
     Checkpointer checkpointer(run, pos, options.out, options.checkpoint_every, last_saved_step);
     StopOnFlag stop(options.stop_signal);
     std::vector<FitObserver*> observers{&rows, &metrics, &checkpointer, &stop};
     if (options.progress) observers.insert(observers.begin(), &progress);
+    // The notebook's on_cycle_end: save_model(m, f'{PATH}models/cyc_{cycle}').
+    std::optional<CosAnnealObserver> cos;
+    if (call.kind == FitCall::Kind::CosAnneal) {
+      cos.emplace(*run.opt, CosAnneal(lr, run.batches_per_epoch(), call.cycle_mult), [&](int64_t cycle) {
+        save_state_dict(*run.model.module, options.out / fmt::format("cyc_{}.pt", cycle));
+      });
+      observers.push_back(&*cos);
+    }
     const auto start = std::chrono::steady_clock::now();
     FitResult fitted;
     try {
       const InFit in_fit(options.in_fit);
-      fitted = fit(run.model, run.md, call.epochs, *run.opt, run.spec->loss, observers, pos.fit, options.device,
-                   static_cast<int>(run.config.shards));
+      fitted = run.md ? fit(run.model, *run.md, call.epochs, *run.opt, run.spec->loss, observers, pos.fit,
+                            options.device, static_cast<int>(run.config.shards))
+                      : fit(run.model, *run.lm, call.epochs, *run.opt, observers, pos.fit, options.device);
     } catch (const NonFiniteLoss& e) {
       rethrow_non_finite(e, pos.fit_index, last_saved_step, options.out);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!fitted.completed) {
-      save_train_state(run, {pos.fit_index, pos.steps_before, fitted.state}, options.out);
+      save_train_state(run, {pos.fit_index, pos.steps_before, fitted.state, pos.lrs}, options.out);
       result.completed = false;
       result.stopped_fit = pos.fit_index;
       result.stopped_epoch = fitted.state.epoch;
@@ -226,7 +326,8 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
     result.fits.push_back({call, fitted.rows, seconds});
     pos.steps_before += fitted.state.batches_seen;
     pos.fit = {};
-    save_train_state(run, {pos.fit_index + 1, pos.steps_before, pos.fit}, options.out);
+    pos.lrs = cos ? cos->last_lr() : lr;  // lo.lrs: what a later 'prev' call starts from
+    save_train_state(run, {pos.fit_index + 1, pos.steps_before, pos.fit, pos.lrs}, options.out);
     last_saved_step = pos.steps_before;
   }
   plot_losses(options.out);
@@ -237,7 +338,12 @@ void check_schedule(const RunConfig& config) {
   if (config.schedule.empty()) throw InputError("--fit: give at least one fit call, e.g. --fit 4@1e-3");
   for (const auto& f : config.schedule) {
     if (f.epochs < 1) throw InputError(fmt::format("--fit: epochs must be >= 1, got {}", f.epochs));
-    if (!(f.lr > 0)) throw InputError(fmt::format("--fit: learning rate must be > 0, got {}", f.lr));
+    if (!f.lr_from_previous && !(f.lr > 0)) {
+      throw InputError(fmt::format("--fit: learning rate must be > 0, got {}", f.lr));
+    }
+  }
+  if (config.schedule.front().lr_from_previous) {
+    throw InputError("--fit: the first fit call has no previous rate to start from; give it a number");
   }
   if (config.bs < 1) throw InputError(fmt::format("--bs: batch size must be >= 1, got {}", config.bs));
 }
@@ -247,7 +353,17 @@ void check_schedule(const RunConfig& config) {
 SessionResult train_run(RunConfig config, const SessionOptions& options) {
   check_schedule(config);
   config.vocab.clear();
-  config.shards = options.device.is_cpu() ? resolve_shards(static_cast<int>(config.shards)) : 1;
+  config.itos.clear();
+  if (find_model(config.model.model).is_stateful()) {
+    // The state runs through all bs columns of a batch; the stateful fit is the plain step.
+    if (config.shards > 1) {
+      throw InputError(fmt::format("--shards {}: the stateful models train with the plain step (--shards 1)",
+                                   config.shards));
+    }
+    config.shards = 1;
+  } else {
+    config.shards = options.device.is_cpu() ? resolve_shards(static_cast<int>(config.shards)) : 1;
+  }
   auto run = build_run(std::move(config), options.device);
   fs::create_directories(options.out);
   // Everything of an earlier run goes, model.pt included: a new config.json beside an old
@@ -255,6 +371,10 @@ SessionResult train_run(RunConfig config, const SessionOptions& options) {
   for (const char* stale :
        {MetricsWriter::kBatchesFile, MetricsWriter::kEpochsFile, kTrainStateFile, kModelFile, "loss.png"}) {
     fs::remove(options.out / stale);
+  }
+  for (const auto& entry : fs::directory_iterator(options.out)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("cyc_", 0) == 0 && entry.path().extension() == ".pt") fs::remove(entry.path());
   }
   write_run_config(options.out, run.config);
   return run_schedule(run, TrainPosition{}, options);
