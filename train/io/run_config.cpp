@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/text_field.h"
 #include "train/io/atomic_file.h"
 
 namespace charnn {
@@ -15,7 +16,7 @@ std::string to_json(const RunConfig& c) {
   nlohmann::json schedule = nlohmann::json::array();
   for (const auto& f : c.schedule) schedule.push_back({{"epochs", f.epochs}, {"lr", f.lr}});
   std::vector<uint32_t> vocab(c.vocab.begin(), c.vocab.end());
-  const nlohmann::json j = {
+  nlohmann::json j = {
       {"format", "charnn-run/1"},
       {"model", c.model.model},
       {"vocab_size", c.model.vocab_size},
@@ -38,6 +39,7 @@ std::string to_json(const RunConfig& c) {
       // The same vocabulary as a string, for people reading the file.
       {"vocab", encode_utf8(std::u32string(c.vocab.begin() + (c.vocab.empty() ? 0 : 1), c.vocab.end()))},
   };
+  if (!c.itos.empty()) j["itos"] = c.itos;
   return j.dump(2) + "\n";
 }
 
@@ -132,9 +134,15 @@ RunConfig parse_run_config(const Json& j) {
   c.trained_digest = digest_field(j, "trained_digest");
   // Runs saved before sharding trained plainly.
   c.shards = j.contains("shards") ? integer_field(j, "shards", 1, INT32_MAX) : 1;
-  c.vocab = code_points_field(j, "vocab_code_points");
-  if (static_cast<int64_t>(c.vocab.size()) != c.model.vocab_size) {
-    throw InputError(fmt::format("vocab_size {} but {} vocabulary entries", c.model.vocab_size, c.vocab.size()));
+  // A language-model run keeps torchtext's itos, whose '<unk>' and '<pad>' are no code points.
+  if (j.contains("itos")) {
+    c.itos = torchtext::Vocab::from_itos(j.at("itos").get<std::vector<std::string>>(), "'itos'").itos();
+  } else {
+    c.vocab = code_points_field(j, "vocab_code_points");
+  }
+  const auto entries = static_cast<int64_t>(c.itos.empty() ? c.vocab.size() : c.itos.size());
+  if (entries != c.model.vocab_size) {
+    throw InputError(fmt::format("vocab_size {} but {} vocabulary entries", c.model.vocab_size, entries));
   }
   return c;
 }

@@ -32,6 +32,9 @@ struct RunConfig {
   // original did; 1 is the plain step, bit for bit PyTorch's.
   int64_t shards = 0;
   std::vector<char32_t> vocab;
+  // A stateful (language-model) run's vocabulary instead: torchtext's itos, UTF-8 tokens,
+  // '<unk>' and '<pad>' first (data/text_field.h). Stored as 'itos'; `vocab` is then empty.
+  std::vector<std::string> itos;
 };
 
 constexpr const char* kConfigFile = "config.json";
