@@ -16,7 +16,9 @@
 #include "train/io/atomic_file.h"
 #include "train/io/run_lock.h"
 #include "train/io/run_replacement.h"
+#include "data/text_field.h"
 #include "train/generate/generate.h"
+#include "train/generate/stateful_generate.h"
 #include "train/run/lesson.h"
 #include "train/report.h"
 #include "train/run/session.h"
@@ -191,6 +193,52 @@ int run_train(TrainArgs a) {
   return 0;
 }
 
+namespace {
+
+// Text written as it is generated, so a long -n shows progress, holds no memory and stops with
+// a pipe's reader (`| head`); everything that can be refused is checked before the first byte.
+class TextStream {
+ public:
+  // The prompt waits with the first generated text, so a refused prompt writes nothing.
+  explicit TextStream(std::string prompt) : pending_(std::move(prompt)) {}
+  void write(std::string_view text) {
+    pending_ += text;
+    if (text.find('\n') != std::string_view::npos || pending_.size() >= 256) flush();
+  }
+  void finish() {
+    pending_ += '\n';
+    flush();
+    if (std::ferror(stdout)) throw InputError(fmt::format("stdout: {}", std::strerror(errno)));
+  }
+
+ private:
+  void flush() {
+    std::fwrite(pending_.data(), 1, pending_.size(), stdout);
+    std::fflush(stdout);
+    pending_.clear();
+  }
+  std::string pending_;
+};
+
+// The notebook's test cells for a CharSeqStateful* run: its torchtext vocabulary, the state
+// carried from window to window, and its multinomial sampling unless --greedy or --temperature
+// says otherwise.
+void sample_stateful(LoadedModel& loaded, const SampleArgs& a, SampleOptions options, std::u32string_view prompt) {
+  const auto config_file = (std::filesystem::path(a.checkpoint) / kConfigFile).string();
+  if (loaded.config.itos.empty()) {
+    throw InputError(fmt::format("{}: {} is a language model, but the file has no 'itos' (its vocabulary)",
+                                 config_file, loaded.config.model.model));
+  }
+  torchtext::Field TEXT(/*lower=*/true);
+  TEXT.vocab = torchtext::Vocab::from_itos(loaded.config.itos, config_file + " 'itos'");
+  if (!a.greedy && !options.temperature) options.temperature = 1.0;
+  TextStream out(encode_utf8(std::u32string(prompt)));
+  generate(loaded.model, TEXT, prompt, options, [&out](const std::string& token) { out.write(token); });
+  out.finish();
+}
+
+}  // namespace
+
 int run_sample(const SampleArgs& a) {
   auto loaded = load_run_model(a.checkpoint);
   if (a.n < 0) throw InputError(fmt::format("-n {}: must be >= 0", a.n));
@@ -199,22 +247,14 @@ int run_sample(const SampleArgs& a) {
   options.temperature = a.temperature;
   options.seed = a.seed;
   const auto prompt = decode_utf8(a.prompt, "prompt");
-  // Streamed as the characters come, so a long -n shows progress, holds no memory and stops
-  // with a pipe's reader (`| head`); everything that can be refused is checked before the
-  // first byte.
-  std::string pending = encode_utf8(prompt);
-  auto flush = [&pending] {
-    std::fwrite(pending.data(), 1, pending.size(), stdout);
-    std::fflush(stdout);
-    pending.clear();
-  };
-  generate(loaded.model, loaded.vocab, loaded.window, prompt, options, [&](char32_t c) {
-    pending += encode_utf8(c);
-    if (c == U'\n' || pending.size() >= 256) flush();
-  });
-  pending += '\n';
-  flush();
-  if (std::ferror(stdout)) throw InputError(fmt::format("stdout: {}", std::strerror(errno)));
+  if (loaded.model.stateful) {
+    sample_stateful(loaded, a, options, prompt);
+    return 0;
+  }
+  TextStream out(encode_utf8(prompt));
+  generate(loaded.model, loaded.vocab, loaded.window, prompt, options,
+           [&out](char32_t c) { out.write(encode_utf8(c)); });
+  out.finish();
   return 0;
 }
 

@@ -128,12 +128,15 @@ void add_sample(CLI::App& app, SampleArgs& a) {
       ->check(non_empty());
   sample->add_option("--prompt", a.prompt,
                      "Text to continue: at least one window long (3 characters for char3-model, 8 for the "
-                     "others, or the run's --window), and only characters of the run's vocabulary")
+                     "others, or the run's --window; any length for the char-seq-stateful models, whose "
+                     "window is the prompt, lower-cased), and only characters of the run's vocabulary")
       ->required();
   sample->add_option("-n", a.n, "Characters to generate")->capture_default_str()->check(at_least(0));
-  auto* greedy = sample->add_flag("--greedy", a.greedy, "Always take the most likely character (default)");
+  auto* greedy = sample->add_flag("--greedy", a.greedy,
+                                  "Always take the most likely character (the default, except for the "
+                                  "char-seq-stateful models, which sample at temperature 1 as the notebook does)");
   sample->add_option("--temperature", a.temperature, "Sample from softmax(logits / T) instead")->excludes(greedy);
-  sample->add_option("--seed", a.seed, "Seed for --temperature sampling")->capture_default_str()->check(any_seed());
+  sample->add_option("--seed", a.seed, "Seed for sampling")->capture_default_str()->check(any_seed());
 }
 
 void add_lesson(CLI::App& app, LessonArgs& a) {

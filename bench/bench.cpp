@@ -6,6 +6,8 @@
 //   threads INTRA BLAS            set the intra-op and OpenBLAS thread counts (0: leave as is)
 //   sgemm M K N REPS              torch::mm of [M,K]x[K,N] float32: GFLOP/s of the best and median rep
 //   step MODEL WARMUP STEPS       training steps on the lesson's batches, as fit runs them: per-step ms
+//                                 (a stateful model: (8, 64) batches of the language-model data, the
+//                                 hidden state carried from step to step)
 //   epoch MODEL [MAX_BATCHES]     one training epoch through the loader: windows/s
 //   generate MODEL N [REPS]       greedy get_next_n of N characters: chars/s
 //   verify MODEL+VARIANT          a proposal's loss and gradients against the lesson model's
@@ -21,6 +23,7 @@
 //
 // Try it by hand:  echo "step char-rnn 20 100" | build/bench/charnn_bench --text data/nietzsche.txt
 #include <dlfcn.h>
+#include <malloc.h>
 #include <torch/torch.h>
 
 #include <ATen/Parallel.h>
@@ -36,9 +39,11 @@
 #include <vector>
 
 #include "data/corpus.h"
+#include "data/language_model_data.h"
 #include "data/layouts.h"
 #include "data/loader.h"
 #include "bench/fused_rnn.h"
+#include "bench/sharded_lm_step.h"
 #include "data/split.h"
 #include "models/char_rnn.h"
 #include "models/char_seq_rnn.h"
@@ -100,6 +105,17 @@ struct Subject {
   size_t next = 0;
 };
 
+// A stateful model at the lesson's sizes with its optimizer and the first (bptt, bs) = (8, 64)
+// batches of the language-model data; the hidden state carries from step to step, as fit
+// carries it.
+struct LmSubject {
+  charnn::LessonModel model;
+  std::unique_ptr<torch::optim::Adam> opt;
+  std::vector<charnn::LmBatch> batches;
+  std::unique_ptr<charnn::bench::ShardedLmStep> sharded;  // "MODEL+sharded"; the plain step without
+  size_t next = 0;
+};
+
 class Bench {
  public:
   explicit Bench(const std::string& text_path) : corpus_(charnn::load_corpus(text_path)) {}
@@ -138,6 +154,7 @@ class Bench {
   }
 
   json step(const std::string& name, int warmup, int steps) {
+    if (charnn::find_model(name.substr(0, name.find('+'))).is_stateful()) return lm_step(name, warmup, steps);
     auto& s = subject(name);
     if (s.shards > 1) return sharded_step(s, name, warmup, steps);
     std::vector<double> fwd, bwd, opt, total;
@@ -151,6 +168,37 @@ class Bench {
       (void)loss.item<double>();
       const double t_fwd = ms_since(t0);
       loss.backward();
+      const double t_bwd = ms_since(t0);
+      s.opt->step();
+      const double t_all = ms_since(t0);
+      if (i < 0) continue;
+      fwd.push_back(t_fwd);
+      bwd.push_back(t_bwd - t_fwd);
+      opt.push_back(t_all - t_bwd);
+      total.push_back(t_all);
+    }
+    return {{"model", name}, {"fwd_ms", fwd}, {"bwd_ms", bwd}, {"opt_ms", opt}, {"step_ms", total}};
+  }
+
+  // The notebook's step for a stateful model: forward from the carried state, F.nll_loss,
+  // backward, Adam.
+  json lm_step(const std::string& name, int warmup, int steps) {
+    auto& s = lm_subject(name);
+    std::vector<double> fwd, bwd, opt, total;
+    for (int i = -warmup; i < steps; ++i) {
+      const auto& batch = s.batches[s.next++ % s.batches.size()];
+      const auto t0 = Clock::now();
+      double t_fwd = 0.0;
+      if (s.sharded) {
+        (void)s.sharded->loss_and_grads(batch);  // forward and backward overlap: timed as backward
+      } else {
+        auto out = s.model.stateful->forward(batch.x);
+        s.opt->zero_grad();
+        auto loss = torch::nll_loss(out, batch.y);
+        (void)loss.item<double>();
+        t_fwd = ms_since(t0);
+        loss.backward();
+      }
       const double t_bwd = ms_since(t0);
       s.opt->step();
       const double t_all = ms_since(t0);
@@ -206,6 +254,7 @@ class Bench {
   // A variant against its base model: same parameters, same batch; the largest
   // difference in the loss and in any parameter's gradient.
   json verify(const std::string& name) {
+    if (charnn::find_model(name.substr(0, name.find('+'))).is_stateful()) return verify_lm(name);
     auto& v = subject(name);
     auto& b = subject(name.substr(0, name.find('+')));
     {
@@ -228,6 +277,42 @@ class Bench {
     }
     return {{"model", name}, {"loss_diff", std::abs(losses[0] - losses[1])},
             {"max_grad_diff", max_grad_diff}};
+  }
+
+  // "MODEL+sharded" against the plain step over five steps from the same weights, each model's
+  // state carried and Adam stepping both: the largest difference in any loss and any gradient.
+  // In eval mode, so that the LSTM's dropout draws no masks (the shards would draw them in
+  // another order).
+  json verify_lm(const std::string& name) {
+    auto& v = lm_subject(name);
+    auto& b = lm_subject(name.substr(0, name.find('+')));
+    {
+      torch::NoGradGuard no_grad;
+      auto pv = v.model.module->parameters();
+      auto pb = b.model.module->parameters();
+      for (size_t i = 0; i < pv.size(); ++i) pv[i].copy_(pb[i]);
+    }
+    v.model.module->eval();
+    b.model.module->eval();
+    double loss_diff = 0, grad_diff = 0;
+    for (size_t k = 0; k < 5; ++k) {
+      const auto& batch = b.batches[k];
+      auto out = b.model.stateful->forward(batch.x);
+      b.opt->zero_grad();
+      auto loss = torch::nll_loss(out, batch.y);
+      loss.backward();
+      loss_diff = std::max(loss_diff, std::abs(loss.item<double>() - v.sharded->loss_and_grads(batch)));
+      auto pv = v.model.module->parameters();
+      auto pb = b.model.module->parameters();
+      for (size_t i = 0; i < pv.size(); ++i) {
+        grad_diff = std::max(grad_diff, (pv[i].grad() - pb[i].grad()).abs().max().item<double>());
+      }
+      b.opt->step();
+      v.opt->step();
+    }
+    v.model.module->train();
+    b.model.module->train();
+    return {{"model", name}, {"loss_diff", loss_diff}, {"max_grad_diff", grad_diff}};
   }
 
   // get_next_n as `charnn sample` runs it (train/generate/window_chains.h); "MODEL+recompute" runs the
@@ -261,6 +346,42 @@ class Bench {
   }
 
  private:
+  LmSubject& lm_subject(const std::string& name) {
+    auto it = lm_subjects_.find(name);
+    if (it != lm_subjects_.end()) return it->second;
+    if (!lm_data_.defined()) {
+      // The notebook's data cell: trn = the first 7998 lines, bs 64, bptt 8, min_freq 3.
+      auto md = charnn::from_text_files(charnn::split_lines(corpus_.text, charnn::kLessonTrnLines, corpus_.name),
+                                        std::make_shared<charnn::NumpyRandomState>(42));
+      lm_data_ = md.trn_dl.data();
+      lm_vocab_size_ = md.nt;
+    }
+    const auto plus = name.find('+');
+    const std::string base = name.substr(0, plus), variant = plus == std::string::npos ? "" : name.substr(plus + 1);
+    if (!variant.empty() && variant != "sharded") throw std::invalid_argument(fmt::format("no variant '{}'", variant));
+    const auto& spec = charnn::find_model(base);
+    torch::manual_seed(0);
+    charnn::ModelConfig config;
+    config.model = base;
+    config.vocab_size = lm_vocab_size_;
+    config.n_hidden = spec.lesson_n_hidden;
+    auto model = charnn::make_model(config);
+    model.module->train();
+    // The notebook's optimizers: Adam at 1e-3, and for the LSTM LayerOptimizer(optim.Adam, m, 1e-2, 1e-5).
+    const bool lstm = base == "char-seq-stateful-lstm";
+    auto opt = std::make_unique<torch::optim::Adam>(
+        model.module->parameters(), torch::optim::AdamOptions(lstm ? 1e-2 : 1e-3).weight_decay(lstm ? 1e-5 : 0.0));
+    std::vector<charnn::LmBatch> batches;
+    for (int64_t k = 0; k < 16; ++k) {
+      batches.push_back({lm_data_.slice(0, 8 * k, 8 * k + 8), lm_data_.slice(0, 8 * k + 1, 8 * k + 9).reshape({-1})});
+    }
+    auto& s = lm_subjects_.emplace(name, LmSubject{std::move(model), std::move(opt), std::move(batches)}).first->second;
+    if (variant == "sharded") {
+      s.sharded = std::make_unique<charnn::bench::ShardedLmStep>(config, s.model, charnn::resolve_shards(0));
+    }
+    return s;
+  }
+
   Subject& subject(const std::string& name) {
     auto it = subjects_.find(name);
     if (it != subjects_.end()) return it->second;
@@ -290,6 +411,9 @@ class Bench {
 
   charnn::Corpus corpus_;
   std::map<std::string, Subject> subjects_;
+  torch::Tensor lm_data_;  // the language-model training data, (nb, 64)
+  int64_t lm_vocab_size_ = 0;
+  std::map<std::string, LmSubject> lm_subjects_;
 };
 
 }  // namespace
@@ -303,8 +427,13 @@ int main(int argc, char** argv) {
       text = argv[++i];
     } else if (arg == "--no-configure-threads") {
       configure = false;  // LibTorch's and OpenBLAS's own defaults, as before the fix
+    } else if (arg == "--keep-freed-memory") {
+      // A proposal (bench/README.md): freed buffers stay in the process for the next step instead of
+      // going back to the kernel and coming back as fresh, zero-filled pages.
+      mallopt(M_MMAP_THRESHOLD, 32 << 20);
+      mallopt(M_TRIM_THRESHOLD, 1 << 30);
     } else {
-      std::cerr << "usage: charnn_bench [--text nietzsche.txt] [--no-configure-threads] < commands\n";
+      std::cerr << "usage: charnn_bench [--text nietzsche.txt] [--no-configure-threads] [--keep-freed-memory] < commands\n";
       return 2;
     }
   }

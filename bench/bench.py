@@ -17,19 +17,29 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "notebooks-ref"))
 import lesson6  # noqa: E402
+import lesson6_stateful  # noqa: E402
 
 MODELS = ["char3-model", "char-loop-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn"]
+# The second half's stateful models: (bptt, bs) = (8, 64) batches of the language-model data, the
+# hidden state carried from step to step; only the training step is timed.
+LM_MODELS = {"char-seq-stateful-rnn": "CharSeqStatefulRnn", "char-seq-stateful-rnn2": "CharSeqStatefulRnn2",
+             "char-seq-stateful-gru": "CharSeqStatefulGRU", "char-seq-stateful-lstm": "CharSeqStatefulLSTM"}
+LM_BPTT, LM_BS, LM_VOCAB = 8, 64, 56
 # C++ variants, each against its base model's Python step: "+plain" the plain step on one thread
 # pool (bit for bit PyTorch's), "+fused" the RNN proposal in bench/fused_rnn.h.
 VARIANTS = [m + "+plain" for m in MODELS] + ["char-rnn+fused", "char-seq-rnn+fused"]
+# "+sharded": the stateful step with the batch's columns cut across the cores (bench/sharded_lm_step.h).
+VARIANTS += [m + "+sharded" for m in LM_MODELS]
 GEN_VARIANTS = [m + "+recompute" for m in MODELS]  # the notebook's way, against the same Python
 BS, N_FAC, N_HIDDEN = 512, 42, 256
 STEP_BATCHES = 16  # the first batches of the training order, cycled through by the step timings
@@ -48,6 +58,16 @@ def step_flops(name, vocab, bs=BS, n_fac=N_FAC, nh=N_HIDDEN):
 
     def mm(m, k, n):
         return 2 * m * k * n
+
+    if name in LM_MODELS:
+        # The input products of all steps are one product (sl*bs rows); the carried state is
+        # detached, so the first step's hidden product needs no grad-input.
+        sl, bs, vocab = LM_BPTT, LM_BS, LM_VOCAB
+        gates, layers = {"char-seq-stateful-gru": (3, 1), "char-seq-stateful-lstm": (4, 2)}.get(name, (1, 1))
+        nh = 512 if name == "char-seq-stateful-lstm" else nh
+        fwd = mm(sl * bs, n_fac, gates * nh) + (layers - 1) * mm(sl * bs, nh, gates * nh)
+        fwd += layers * sl * mm(bs, nh, gates * nh) + mm(sl * bs, nh, vocab)
+        return 3 * fwd - layers * mm(bs, nh, gates * nh)
 
     if name == "char3-model":
         fwd = 3 * mm(bs, n_fac, nh) + 3 * mm(bs, nh, nh) + mm(bs, nh, vocab)
@@ -106,6 +126,7 @@ class Py:
     """The same commands as charnn_bench, on the lesson's Python models."""
 
     def __init__(self, text):
+        self.text_path = text
         self.text = lesson6.load_text(text)
         self.chars, self.char_indices, _ = lesson6.make_vocab(self.text)
         self.idx = lesson6.encode(self.text, self.char_indices)
@@ -115,7 +136,28 @@ class Py:
         return {"torch": torch.__version__, "intra_op_threads": torch.get_num_threads(),
                 "inter_op_threads": torch.get_num_interop_threads(), "openblas_threads": openblas_threads()}
 
+    def lm_subject(self, name):
+        """The notebook's stateful cell: LanguageModelData (trn = the first 7998 lines), the model
+        built for bs 512 (its state restarts at the first batch of 64), its optimizer."""
+        if "lm_data" not in self.subjects:
+            with tempfile.TemporaryDirectory() as path:
+                TEXT, md = lesson6_stateful.lesson_md(self.text_path, path)
+            self.subjects["lm_data"] = (md.trn_dl.data, md.nt)
+        data, nt = self.subjects["lm_data"]
+        torch.manual_seed(0)
+        if name == "char-seq-stateful-lstm":
+            m = lesson6.CharSeqStatefulLSTM(nt, N_FAC, 512, 2)
+            opt = torch.optim.Adam(m.parameters(), 1e-2, weight_decay=1e-5)  # LayerOptimizer(Adam, m, 1e-2, 1e-5)
+        else:
+            m = getattr(lesson6, LM_MODELS[name])(nt, N_FAC, 512)
+            opt = torch.optim.Adam(m.parameters(), 1e-3)
+        m.train()
+        batches = [(data[8 * k:8 * k + 8], data[8 * k + 1:8 * k + 9].reshape(-1)) for k in range(STEP_BATCHES)]
+        return {"m": m, "opt": opt, "crit": F.nll_loss, "batches": batches, "next": 0, "lm": True}
+
     def subject(self, name):
+        if name not in self.subjects and name in LM_MODELS:
+            self.subjects[name] = self.lm_subject(name)
         if name not in self.subjects:
             assert name in MODELS, name
             torch.manual_seed(0)
@@ -155,7 +197,7 @@ class Py:
             s["next"] += 1
             t0 = time.perf_counter()
             # lesson6.fit's order
-            out = lesson6.call_model(m, xs)
+            out = m(xs) if s.get("lm") else lesson6.call_model(m, xs)
             opt.zero_grad()
             loss = crit(out, y)
             loss.item()
@@ -233,7 +275,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bin", required=True, help="build/bench/charnn_bench")
     ap.add_argument("--text", default=os.path.join(ROOT, "data", "nietzsche.txt"))
-    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated registry names")
+    ap.add_argument("--models", default=",".join(MODELS + list(LM_MODELS)), help="comma-separated registry names")
     ap.add_argument("--variants", action="store_true",
                     help=f"also time the C++ proposals ({', '.join(VARIANTS)}) against the base models' Python step")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of each side's step block")
@@ -248,8 +290,8 @@ def main():
     args = ap.parse_args()
     models = args.models.split(",")
     for name in models:
-        if name not in MODELS + VARIANTS:
-            sys.exit(f"unknown model {name!r} (known: {', '.join(MODELS + VARIANTS)})")
+        if name not in MODELS + list(LM_MODELS) + VARIANTS:
+            sys.exit(f"unknown model {name!r} (known: {', '.join(MODELS + list(LM_MODELS) + VARIANTS)})")
     if args.variants:
         models += [p for p in VARIANTS if base_model(p) in models and p not in models]
 
@@ -365,14 +407,14 @@ def fmt(v, spec):
 
 
 def print_table(rows, ceiling, gen_chars):
-    print(f"\nTraining step, batch {BS}, n_fac {N_FAC}, n_hidden {N_HIDDEN} (ms, median [p10-p90]); "
-          f"sgemm ceiling {ceiling:.0f} GFLOP/s")
-    head = (f"{'model':<24}{'C++ step':>22}{'Python step':>22}{'C++/Py':>8}{'fwd C++|Py':>14}{'bwd C++|Py':>14}"
+    print(f"\nTraining step, batch {BS}, n_fac {N_FAC}, n_hidden {N_HIDDEN}; the stateful models (8, 64), the "
+          f"LSTM at n_hidden 512, 2 layers (ms, median [p10-p90]); sgemm ceiling {ceiling:.0f} GFLOP/s")
+    head = (f"{'model':<28}{'C++ step':>22}{'Python step':>22}{'C++/Py':>8}{'fwd C++|Py':>14}{'bwd C++|Py':>14}"
             f"{'opt C++|Py':>12}{'MFLOP':>7}{'ceil C++|Py':>13}")
     print(head)
     print("-" * len(head))
     for r in (r for r in rows if "cpp_step_ms" in r):
-        print(f"{r['model']:<24}"
+        print(f"{r['model']:<28}"
               f"{'%.1f [%.1f-%.1f]' % (r['cpp_step_ms'], r['cpp_step_p10_ms'], r['cpp_step_p90_ms']):>22}"
               f"{'%.1f [%.1f-%.1f]' % (r['python_step_ms'], r['python_step_p10_ms'], r['python_step_p90_ms']):>22}"
               f"{r['ratio']:>8.2f}"

@@ -255,6 +255,58 @@ class CosAnneal:
 
 
 # ----------------------------------------------------------------------------------------
+# The test cells: get_next, get_next_n                (train/generate/stateful_generate.cpp)
+# ----------------------------------------------------------------------------------------
+# The notebook's cells, for comparison (m, TEXT global; the model's state carries over):
+#
+#     def get_next(inp):
+#         idxs = TEXT.numericalize(inp)
+#         p = m(VV(idxs.transpose(0,1)))
+#         r = torch.multinomial(p[-1].exp(), 1)
+#         return TEXT.vocab.itos[to_np(r)[0]]
+#
+#     def get_next_n(inp, n):
+#         res = inp
+#         for i in range(n):
+#             c = get_next(inp)
+#             res += c
+#             inp = inp[1:]+c
+#         return res
+#
+# Here m, TEXT and the sampling are arguments. Two choices, the C++'s too: the window is
+# lower-cased as the Field's preprocess lowers the training text, and <unk> and <pad> are never
+# drawn (-inf before the argmax or the draw). temperature=None is greedy; 1 is the notebook's.
+
+
+def get_next(m, TEXT, inp, temperature=1.0, generator=None):
+    idxs = TEXT.numericalize(TEXT.preprocess(inp))
+    p = m(idxs.view(-1, 1))
+    scores = p[-1].clone()
+    scores[:2] = float("-inf")  # <unk>, <pad>
+    if temperature is None:
+        r = scores.argmax()
+    else:
+        probs = scores.exp() if temperature == 1.0 else F.softmax(scores / temperature, dim=-1)
+        r = torch.multinomial(probs, 1, generator=generator)[0]
+    return TEXT.vocab.itos[r.item()]
+
+
+def get_next_n(m, TEXT, inp, n, temperature=1.0, seed=0):
+    """The first call starts the state for a batch of 1 (the notebook's forward re-inits it when
+    the batch size changes from 64); every later window is read on top of the state left."""
+    generator = torch.Generator().manual_seed(seed)
+    m.eval()
+    m.init_hidden(1)
+    res = inp
+    with torch.no_grad():
+        for i in range(n):
+            c = get_next(m, TEXT, inp, temperature, generator)
+            res += c
+            inp = inp[1:] + c
+    return res
+
+
+# ----------------------------------------------------------------------------------------
 # The notebook's cell, when run as a script (needs the corpus)
 # ----------------------------------------------------------------------------------------
 

@@ -9,18 +9,15 @@
 #include <vector>
 
 #include "train/threads.h"
+#include "train/generate/sample_checks.h"
 #include "train/generate/window_chains.h"
 
 namespace charnn {
 namespace {
 
-// A control character (a newline, say) would break the one-line error; show it escaped.
-std::string printable(char32_t c) {
-  if (c == U'\n') return "\\n";
-  if (c == U'\t') return "\\t";
-  if (c < 0x20 || c == 0x7F) return fmt::format("\\x{:02x}", static_cast<uint32_t>(c));
-  return encode_utf8(c);
-}
+using generate_detail::check_finite;
+using generate_detail::printable;
+using generate_detail::refuse_missing;
 
 void check_prompt(const LessonModel& model, const Vocab& vocab, int64_t window, std::u32string_view prompt) {
   if (prompt.empty()) throw InputError("prompt: empty; give at least one window of characters");
@@ -31,18 +28,11 @@ void check_prompt(const LessonModel& model, const Vocab& vocab, int64_t window, 
                                  "give at least {} characters",
                                  shown, prompt.size(), model.config.model, window, window));
   }
-  // Name every distinct missing character at once, so one retry is enough to fix the prompt.
   std::u32string missing;
   for (char32_t c : prompt) {
     if (vocab.index_of(c) < 0 && missing.find(c) == std::u32string::npos) missing += c;
   }
-  if (missing.empty()) return;
-  std::string names;
-  for (char32_t c : missing) {
-    names += fmt::format("{}'{}' (U+{:04X})", names.empty() ? "" : ", ", printable(c), static_cast<uint32_t>(c));
-  }
-  throw InputError(fmt::format("prompt: {} {} not in the checkpoint's vocabulary: {}", missing.size(),
-                               missing.size() == 1 ? "character is" : "characters are", names));
+  refuse_missing(missing, "the checkpoint's vocabulary");
 }
 
 // The model's log-probabilities for the character after `inp` ([window] int64).
@@ -57,17 +47,6 @@ torch::Tensor without_reserved(torch::Tensor log_probs) {
   log_probs = log_probs.clone();
   log_probs.index_put_({0}, -std::numeric_limits<float>::infinity());
   return log_probs;
-}
-
-// NaN weights, or a temperature so small that logits / T overflows, leave nothing to sample from.
-void check_finite(const torch::Tensor& scores, const SampleOptions& options) {
-  if (torch::isfinite(scores).all().item<bool>()) return;
-  if (options.temperature) {
-    throw InputError(fmt::format("--temperature {}: the checkpoint's probabilities are not finite at this "
-                                 "temperature (a larger one, or NaN weights in model.pt)",
-                                 *options.temperature));
-  }
-  throw InputError("model.pt: the checkpoint gives non-finite scores (NaN or infinite weights)");
 }
 
 }  // namespace

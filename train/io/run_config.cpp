@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/text_field.h"
 #include "train/io/atomic_file.h"
 
 namespace charnn {
@@ -25,7 +26,7 @@ std::string to_json(const RunConfig& c) {
     schedule.push_back(call);
   }
   std::vector<uint32_t> vocab(c.vocab.begin(), c.vocab.end());
-  const nlohmann::json j = {
+  nlohmann::json j = {
       {"format", "charnn-run/1"},
       {"model", c.model.model},
       {"vocab_size", c.model.vocab_size},
@@ -46,11 +47,11 @@ std::string to_json(const RunConfig& c) {
       {"shards", c.shards},
       {"wd", c.wd},
       {"trn_lines", c.trn_lines},
-      {"itos", c.itos},
       {"vocab_code_points", vocab},
       // The same vocabulary as a string, for people reading the file.
       {"vocab", encode_utf8(std::u32string(c.vocab.begin() + (c.vocab.empty() ? 0 : 1), c.vocab.end()))},
   };
+  if (!c.itos.empty()) j["itos"] = c.itos;
   return j.dump(2) + "\n";
 }
 
@@ -163,7 +164,6 @@ RunConfig parse_run_config(const Json& j) {
   c.trained_digest = digest_field(j, "trained_digest");
   // Runs saved before sharding trained plainly.
   c.shards = j.contains("shards") ? integer_field(j, "shards", 1, INT32_MAX) : 1;
-  c.vocab = code_points_field(j, "vocab_code_points");
   // Runs saved before weight decay and the stateful models have none of these.
   if (j.contains("wd")) {
     const auto& v = j.at("wd");
@@ -173,13 +173,15 @@ RunConfig parse_run_config(const Json& j) {
     c.wd = v.get<double>();
   }
   if (j.contains("trn_lines")) c.trn_lines = integer_field(j, "trn_lines", 0);
-  if (j.contains("itos")) c.itos = j.at("itos").get<std::vector<std::string>>();
+  // A language-model run keeps torchtext's itos, whose '<unk>' and '<pad>' are no code points.
   if (spec->is_stateful()) {
-    if (static_cast<int64_t>(c.itos.size()) != c.model.vocab_size) {
-      throw InputError(fmt::format("vocab_size {} but {} itos entries", c.model.vocab_size, c.itos.size()));
-    }
-  } else if (static_cast<int64_t>(c.vocab.size()) != c.model.vocab_size) {
-    throw InputError(fmt::format("vocab_size {} but {} vocabulary entries", c.model.vocab_size, c.vocab.size()));
+    c.itos = torchtext::Vocab::from_itos(j.at("itos").get<std::vector<std::string>>(), "'itos'").itos();
+  } else {
+    c.vocab = code_points_field(j, "vocab_code_points");
+  }
+  const auto entries = static_cast<int64_t>(spec->is_stateful() ? c.itos.size() : c.vocab.size());
+  if (entries != c.model.vocab_size) {
+    throw InputError(fmt::format("vocab_size {} but {} vocabulary entries", c.model.vocab_size, entries));
   }
   return c;
 }

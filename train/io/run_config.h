@@ -42,9 +42,10 @@ struct RunConfig {
   std::vector<char32_t> vocab;
   double wd = 0.0;  // Adam's weight_decay: coupled L2, LayerOptimizer's
   // The stateful models' language-model data: the lines of the text that train (the rest
-  // validate), resolved when the run starts, and torchtext's itos ('<unk>', '<pad>', then the
-  // characters) in place of vocab.
+  // validate), resolved when the run starts.
   int64_t trn_lines = 0;
+  // A stateful (language-model) run's vocabulary instead: torchtext's itos, UTF-8 tokens,
+  // '<unk>' and '<pad>' first (data/text_field.h). Stored as 'itos'; `vocab` is then empty.
   std::vector<std::string> itos;
 };
 
