@@ -225,10 +225,6 @@ class TextStream {
 // says otherwise.
 void sample_stateful(LoadedModel& loaded, const SampleArgs& a, SampleOptions options, std::u32string_view prompt) {
   const auto config_file = (std::filesystem::path(a.checkpoint) / kConfigFile).string();
-  if (loaded.config.itos.empty()) {
-    throw InputError(fmt::format("{}: {} is a language model, but the file has no 'itos' (its vocabulary)",
-                                 config_file, loaded.config.model.model));
-  }
   torchtext::Field TEXT(/*lower=*/true);
   TEXT.vocab = torchtext::Vocab::from_itos(loaded.config.itos, config_file + " 'itos'");
   if (!a.greedy && !options.temperature) options.temperature = 1.0;

@@ -377,7 +377,7 @@ TEST_CASE("registry: a stateful model's bs, nl and dropout reach its constructor
   run.model = config;
   run.schedule = {{1, 1e-3}};
   run.shards = 1;
-  run.itos.assign(10, "a");  // a stateful run's vocabulary is torchtext's itos
+  run.itos = {"<unk>", "<pad>", "a", "b", "c", "d", "e", "f", "g", "h"};  // a stateful run's vocabulary: torchtext's itos
   write_run_config(dir.path(), run);
   const auto back = read_run_config(dir.path()).model;
   CHECK(back.bs == 3);

@@ -175,6 +175,10 @@ RunConfig parse_run_config(const Json& j) {
   if (j.contains("trn_lines")) c.trn_lines = integer_field(j, "trn_lines", 0);
   // A language-model run keeps torchtext's itos, whose '<unk>' and '<pad>' are no code points.
   if (spec->is_stateful()) {
+    if (!j.contains("itos")) {
+      throw InputError(fmt::format("{} is a language model, but the file has no 'itos' (its vocabulary)",
+                                   c.model.model));
+    }
     c.itos = torchtext::Vocab::from_itos(j.at("itos").get<std::vector<std::string>>(), "'itos'").itos();
   } else {
     c.vocab = code_points_field(j, "vocab_code_points");
