@@ -1,8 +1,8 @@
 # Finds LibTorch and what it asks of the build, checked at configure time: the C++ standard
 # its headers need, a C++ ABI that matches the other libraries, the fmt that goes with its
-# headers, and whether it computes on CUDA (for `charnn --version`). Debian's libtorch-dev is found by default; another LibTorch
-# through CMAKE_PREFIX_PATH: a pytorch.org zip's root, or the pip wheel's
-# torch.utils.cmake_prefix_path (its share/cmake).
+# headers, and whether it computes on CUDA (for `charnn --version`). Debian's libtorch-dev
+# is found by default; another LibTorch through CMAKE_PREFIX_PATH: a pytorch.org zip's root,
+# or the pip wheel's torch.utils.cmake_prefix_path (its share/cmake).
 
 # LibTorch's package looks up some of its libraries (c10) by name; from a share/cmake
 # directory alone the system's LibTorch (Debian's libtorch-dev) would come first, and two
@@ -62,8 +62,8 @@ endif()
 
 # The pip wheel's CUDA libraries (cuBLAS, NCCL, ...) are in site-packages/nvidia, where its
 # libtorch_cuda finds them at run time. The link line names the CUDA toolkit's directory (for
-# cudart), and the toolkit's NCCL there is older than the one libtorch_cuda needs: the linker
-# looks in the wheel's directories first.
+# cudart), where an NCCL older than the one libtorch_cuda needs can be: the linker looks in
+# the wheel's directories first.
 get_filename_component(_charnn_site_packages "${TORCH_INSTALL_PREFIX}/.." ABSOLUTE)
 file(GLOB _charnn_wheel_cuda_dirs LIST_DIRECTORIES true "${_charnn_site_packages}/nvidia/*/lib")
 foreach(_charnn_dir IN LISTS _charnn_wheel_cuda_dirs)
