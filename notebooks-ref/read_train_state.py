@@ -2,7 +2,9 @@
 what it found, so the C++ test can compare every value with what it saved.
 
 Usage: read_train_state.py --run DIR --out FILE
-Both files load with weights_only=True (torch.load's default since PyTorch 2.6). The output is
+model.pt loads with weights_only=True (torch.load's default since PyTorch 2.6), and so does
+train_state.pt from PyTorch 2 on; 1.13's weights_only unpickler knows no float opcode, so there
+train_state.pt (its learning rate, betas, smoothed loss) needs weights_only=False. The output is
 a dict of tensors: "<param>.exp_avg", "<param>.exp_avg_sq", "<param>.step", "model.<param>",
 "generator", "order", "batch".
 """
@@ -18,7 +20,8 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
-    state = torch.load(os.path.join(args.run, "train_state.pt"), weights_only=True)
+    pytorch_2 = int(torch.__version__.split(".")[0]) >= 2
+    state = torch.load(os.path.join(args.run, "train_state.pt"), weights_only=pytorch_2)
     model = torch.load(os.path.join(args.run, "model.pt"), weights_only=True)
     opt = state["optimizer"]
     out = {}

@@ -61,7 +61,7 @@ TEST_CASE("train_state: every parameter's Adam moments and step survive save and
   CHECK(torch::equal(a->bias, b->bias));
 }
 
-TEST_CASE("train_state: Python's torch.load reads train_state.pt and model.pt with weights_only=True",
+TEST_CASE("train_state: Python's torch.load reads train_state.pt and model.pt (weights_only=True from PyTorch 2)",
           "[python][checkpoint][resume]") {
   test::TempDir dir("train_state_python");
   torch::manual_seed(5);
