@@ -20,8 +20,12 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
-    pytorch_2 = int(torch.__version__.split(".")[0]) >= 2
-    state = torch.load(os.path.join(args.run, "train_state.pt"), weights_only=pytorch_2)
+    version = tuple(int(v) for v in torch.__version__.split("+")[0].split(".")[:2])
+    path = os.path.join(args.run, "train_state.pt")
+    if version >= (2, 6):
+        state = torch.load(path)  # as a user calls it: weights_only=True is the default
+    else:
+        state = torch.load(path, weights_only=version >= (2, 0))
     model = torch.load(os.path.join(args.run, "model.pt"), weights_only=True)
     opt = state["optimizer"]
     out = {}
