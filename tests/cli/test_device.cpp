@@ -75,7 +75,7 @@ fs::path interrupted_and_resumed(const fs::path& dir, const std::string& name, c
 
 }  // namespace
 
-TEST_CASE("device: auto trains on CUDA when there is a device, else on the CPU; a missing one is an error",
+TEST_CASE("device: auto trains on CUDA when there is a device, else on the CPU, and a missing one is an error",
           "[cli][device]") {
   const auto dir = fresh_dir("device-auto");
   write_file(dir / "tiny.txt", synthetic_text(3000));
