@@ -53,14 +53,21 @@ void remove_if_empty(const std::string& dir) {
 }
 
 torch::Device parse_device(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   try {
     torch::Device device(name);
     if (device.is_cuda() && !torch::cuda::is_available()) {
       throw InputError(fmt::format("--device {}: CUDA is not available here", name));
     }
+    if (device.is_cuda() && device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
+      throw InputError(fmt::format("--device {}: there are {} CUDA device(s) here", name, torch::cuda::device_count()));
+    }
+    if (!device.is_cpu() && !device.is_cuda()) {
+      throw InputError(fmt::format("--device {}: not a device charnn trains on (use cpu, cuda, cuda:N or auto)", name));
+    }
     return device;
   } catch (const c10::Error&) {
-    throw InputError(fmt::format("--device {}: not a device (use cpu, cuda or cuda:N)", name));
+    throw InputError(fmt::format("--device {}: not a device (use cpu, cuda, cuda:N or auto)", name));
   }
 }
 

@@ -113,7 +113,7 @@ void add_train(CLI::App& app, TrainArgs& a) {
                     "Batches between resumable checkpoints (0 = only at epoch ends)")
       ->capture_default_str()
       ->check(at_least(0));
-  train->add_option("--device", a.device, "cpu, cuda, cuda:N")->capture_default_str();
+  train->add_option("--device", a.device, "cpu, cuda, cuda:N, or auto (cuda when available, else cpu)")->capture_default_str();
   train->add_flag("--no-progress", a.no_progress, "Print only the epoch rows");
   train->footer(
       "Ctrl-C (SIGINT) or SIGTERM stops at the next batch boundary, saves a resumable checkpoint and exits "

@@ -1,8 +1,8 @@
 # Finds LibTorch and what it asks of the build, checked at configure time: the C++ standard
-# its headers need, a C++ ABI that matches the other libraries, and whether it computes on
-# CUDA (for `charnn --version`). Debian's libtorch-dev is found by default; another LibTorch
-# through CMAKE_PREFIX_PATH: a pytorch.org zip's root, or the pip wheel's
-# torch.utils.cmake_prefix_path (its share/cmake).
+# its headers need, a C++ ABI that matches the other libraries, the fmt that goes with its
+# headers, and whether it computes on CUDA (for `charnn --version`). Debian's libtorch-dev
+# is found by default; another LibTorch through CMAKE_PREFIX_PATH: a pytorch.org zip's root,
+# or the pip wheel's torch.utils.cmake_prefix_path (its share/cmake).
 
 # LibTorch's package looks up some of its libraries (c10) by name; from a share/cmake
 # directory alone the system's LibTorch (Debian's libtorch-dev) would come first, and two
@@ -60,12 +60,54 @@ if(NOT CHARNN_CXX11_ABI)
                       "(CHARNN_TORCH=pip).")
 endif()
 
-# The CUDA-enabled wheel needs the CUDA toolkit (nvcc) to configure: its Torch package finds
-# it and sets CUDAToolkit_VERSION, the runtime charnn is compiled and linked against.
-if(CAFFE2_USE_CUDA AND CUDAToolkit_VERSION)
-  set(CHARNN_TORCH_BACKEND "CUDA ${CUDAToolkit_VERSION_MAJOR}.${CUDAToolkit_VERSION_MINOR}")
-else()
-  set(CHARNN_TORCH_BACKEND "CPU")
+# The pip wheel's CUDA libraries (cuBLAS, NCCL, ...) are in site-packages/nvidia, where its
+# libtorch_cuda finds them at run time. The link line names the CUDA toolkit's directory (for
+# cudart), where an NCCL older than the one libtorch_cuda needs can be: the linker looks in
+# the wheel's directories first.
+get_filename_component(_charnn_site_packages "${TORCH_INSTALL_PREFIX}/.." ABSOLUTE)
+file(GLOB _charnn_wheel_cuda_dirs LIST_DIRECTORIES true "${_charnn_site_packages}/nvidia/*/lib")
+foreach(_charnn_dir IN LISTS _charnn_wheel_cuda_dirs)
+  add_link_options("LINKER:-rpath-link,${_charnn_dir}")
+endforeach()
+
+# A CUDA build of LibTorch needs the CUDA toolkit (nvcc) to configure; its Torch package
+# finds it. What computes, though, is the CUDA LibTorch was built with and ships (the
+# wheel's nvidia/ libraries), which the wheel's version.py and a pytorch.org zip's
+# build-version name; the toolkit's version stands in when neither does.
+set(CHARNN_TORCH_BACKEND "CPU")
+if(CAFFE2_USE_CUDA)
+  set(_charnn_cuda "${CUDAToolkit_VERSION_MAJOR}.${CUDAToolkit_VERSION_MINOR}")
+  set(_charnn_line "")
+  if(EXISTS "${TORCH_INSTALL_PREFIX}/version.py")
+    file(STRINGS "${TORCH_INSTALL_PREFIX}/version.py" _charnn_line REGEX "^cuda.*= *'[0-9.]+'")
+    string(REGEX REPLACE ".*'([0-9.]+)'.*" "\\1" _charnn_line "${_charnn_line}")
+  elseif(EXISTS "${TORCH_INSTALL_PREFIX}/build-version")
+    file(STRINGS "${TORCH_INSTALL_PREFIX}/build-version" _charnn_line REGEX "\\+cu[0-9]+")
+    string(REGEX REPLACE ".*\\+cu([0-9]+)([0-9]).*" "\\1.\\2" _charnn_line "${_charnn_line}")
+  endif()
+  if(_charnn_line)
+    set(_charnn_cuda "${_charnn_line}")
+  endif()
+  set(CHARNN_TORCH_BACKEND "CUDA ${_charnn_cuda}")
+  message(STATUS "LibTorch's CUDA: ${_charnn_cuda}; the toolkit here: ${CUDAToolkit_VERSION}")
 endif()
 message(STATUS "LibTorch ${Torch_VERSION} (${CHARNN_TORCH_BACKEND}) in ${TORCH_INSTALL_PREFIX}, "
                "C++${CMAKE_CXX_STANDARD}")
+
+# fmt. LibTorch's include directory comes first on every compile line, so a LibTorch that
+# ships fmt headers (the pip wheel does, of another major version than Debian's, used
+# header-only inside its libraries) decides which <fmt/format.h> charnn sees: charnn then
+# uses those headers header-only, not the system library built from other ones. Debian's
+# LibTorch shares /usr/include with Debian's fmt, whose library is linked.
+find_package(fmt REQUIRED)
+get_target_property(_charnn_fmt_include fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+if(EXISTS "${TORCH_INSTALL_PREFIX}/include/fmt/format.h" AND
+   NOT _charnn_fmt_include STREQUAL "${TORCH_INSTALL_PREFIX}/include")
+  add_library(charnn_fmt INTERFACE)
+  target_include_directories(charnn_fmt SYSTEM INTERFACE "${TORCH_INSTALL_PREFIX}/include")
+  target_compile_definitions(charnn_fmt INTERFACE FMT_HEADER_ONLY=1)
+  set(CHARNN_FMT charnn_fmt)
+  message(STATUS "fmt: the headers in ${TORCH_INSTALL_PREFIX}/include, header-only")
+else()
+  set(CHARNN_FMT fmt::fmt)
+endif()

@@ -2,7 +2,7 @@
 # the same version as the LibTorch this build links (Torch_VERSION), since parity is exact
 # only between the same kernels. Debian's python3-torch 1.13 pairs with Debian's libtorch-dev;
 # the pip wheel's LibTorch pairs with the python of the environment it was installed into,
-# tried first. A python with another torch is never taken.
+# tried right after CHARNN_PYTHON. A python with another torch is never taken.
 set(_charnn_python_candidates)
 if(CHARNN_PYTHON)
   list(APPEND _charnn_python_candidates "${CHARNN_PYTHON}")

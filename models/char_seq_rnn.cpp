@@ -15,7 +15,9 @@ torch::Tensor CharSeqRnnImpl::forward(const torch::Tensor& cs) {
   auto h = torch::zeros({1, bs, n_hidden}, e->weight.options());
   auto inp = e(cs);
   auto [outp, h_n] = rnn(inp, h);
-  return torch::log_softmax(l_out(outp), -1);
+  // Python's nn.Linear, i.e. torch::linear: on a 3-D input the C++ module adds the bias after
+  // the product, which rounds differently where the BLAS folds it in (MKL, in the pip wheel).
+  return torch::log_softmax(torch::linear(outp, l_out->weight, l_out->bias), -1);
 }
 
 void CharSeqRnnImpl::identity_init() { copy_identity_into_weight_hh(rnn); }

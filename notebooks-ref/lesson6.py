@@ -305,6 +305,37 @@ def set_lrs(opt, lr):
         pg["lr"] = lr
 
 
+class Adam(torch.optim.Optimizer):
+    """torch.optim.Adam in the arithmetic of LibTorch's torch::optim::Adam, for trajectories.
+
+    The first moment is exp_avg * beta1 + grad * (1 - beta1), as LibTorch, PyTorch up to 1.13
+    and the notebook's PyTorch 0.3 compute it; PyTorch 2 computes it with lerp_, which rounds
+    differently, so its runs leave the C++ ones in the last bits after the first step (and
+    visibly at lr 1e-2). The first step is the same in both, and the one-step reference keeps
+    torch.optim.Adam."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                state["step"] += 1
+                bias_correction1 = 1 - beta1 ** state["step"]
+                bias_correction2 = 1 - beta2 ** state["step"]
+                state["exp_avg"].mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                state["exp_avg_sq"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                denom = (state["exp_avg_sq"].sqrt() / bias_correction2 ** 0.5).add_(group["eps"])
+                p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / bias_correction1)
+
+
 def validate(model, dl, crit):
     """Plain mean of the per-batch losses: the short last batch counts like a full one."""
     model.eval()

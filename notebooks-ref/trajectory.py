@@ -31,7 +31,7 @@ def trajectory(model_name, identity, lr, idx, vocab_size, min_steps, seed):
     torch.manual_seed(seed)
     m = L.make_model(model_name, vocab_size, identity=identity)
     init = {k: v.clone() for k, v in m.state_dict().items()}
-    opt = torch.optim.Adam(m.parameters(), lr)
+    opt = L.Adam(m.parameters(), lr)
     losses = []
     rows = L.fit(m, md, epochs, opt, L.criterion(model_name), on_batch=losses.append)
     return init, {"model": model_name, "identity_init": identity, "lr": lr, "epochs": epochs,

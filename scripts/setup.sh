@@ -17,10 +17,10 @@
 
 CHARNN_ROOT=${CHARNN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 CHARNN_TORCH=${CHARNN_TORCH:-debian}
-# The newest torch on PyPI: its wheel is built against CUDA 13, the toolkit's major here, and
-# its headers are the strictest (C++20). numpy is pinned too, so a fresh machine gets the same.
+# The newest torch on PyPI (a CUDA 13.2 build whose headers need C++20); numpy is pinned too,
+# so a fresh machine gets what CI tested.
 CHARNN_PIP_REQUIREMENTS=(torch==2.15.0 numpy==2.4.6)
-CHARNN_VENV=${CHARNN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/charnn/torch-2.15.0}
+CHARNN_VENV=${CHARNN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/charnn/torch-${CHARNN_PIP_REQUIREMENTS[0]#torch==}}
 if [ "$CHARNN_TORCH" = pip ]; then
   CHARNN_BUILD_DIR=${CHARNN_BUILD_DIR:-$CHARNN_ROOT/build-torch2}
 else
