@@ -31,8 +31,8 @@ TEST_CASE("train_state: every parameter's Adam moments and step survive save and
   load_checkpoint(dir.path(), *b, opt_b, RunShape{{1}, 2, 4});
   for (const auto& name : {"weight", "bias"}) {
     INFO(name);
-    const auto& pa = a->named_parameters()[name];
-    const auto& pb = b->named_parameters()[name];
+    const auto pa = a->named_parameters()[name];  // a copy: named_parameters() returns a temporary
+    const auto pb = b->named_parameters()[name];
     CHECK(torch::equal(pa, pb));
     auto find = [](torch::optim::Adam& opt, const torch::Tensor& p) -> const torch::optim::AdamParamState* {
       for (const auto& [key, state] : opt.state()) {
