@@ -74,11 +74,11 @@ void check_trajectory(const std::string& name) {
   torch::set_num_threads(1);
   torch::manual_seed(ref.at("dropout_seed").get<uint64_t>());
   RecordBatches record(opt);
-  auto rows = fit(model, md, ref.at("constant_epochs").get<int64_t>(), opt, {&record}).rows;
+  auto rows = fit(model, md, ref.at("constant_epochs").get<int64_t>(), opt, {&record}).state.rows;
   std::vector<std::pair<size_t, int64_t>> cycle_ends;
   CosAnnealObserver cos(opt, CosAnneal(lr, md.trn_dl.size(), ref.at("cycle_mult").get<int64_t>()),
                         [&](int64_t c) { cycle_ends.emplace_back(record.losses.size(), c); });
-  const auto cos_rows = fit(model, md, ref.at("cos_epochs").get<int64_t>(), opt, {&record, &cos}).rows;
+  const auto cos_rows = fit(model, md, ref.at("cos_epochs").get<int64_t>(), opt, {&record, &cos}).state.rows;
   rows.insert(rows.end(), cos_rows.begin(), cos_rows.end());
   torch::set_num_threads(threads);
 

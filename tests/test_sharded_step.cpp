@@ -128,7 +128,7 @@ TEST_CASE("sharded fit: the losses of 40 steps follow the plain fit's", "[train]
       void on_batch_end(const BatchEvent& e) override { v.push_back(e.loss); }
     } losses;
     const auto result = fit(s.model, s.md, 1, opt, s.loss, {&losses}, {}, torch::kCPU, shards);
-    return std::make_pair(losses.v, result.rows.back().val_loss);
+    return std::make_pair(losses.v, result.state.rows.back().val_loss);
   };
   const auto [plain, plain_val] = trajectory(1);
   const auto [sharded, sharded_val] = trajectory(2);

@@ -113,13 +113,13 @@ TEST_CASE("smoke: every lesson model learns", "[train][smoke]") {
       Track track;
       const auto result = fit(model, md, c.epochs, opt, spec.loss, {&track}, {}, torch::kCPU, resolve_shards(0));
       INFO(c.model << ": " << track.steps << " batches, first loss " << track.first << ", smoothed "
-                   << result.state.smoothed() << ", val " << result.rows.back().val_loss);
+                   << result.state.smoothed() << ", val " << result.state.rows.back().val_loss);
       CHECK(track.first > 4.0);
       CHECK(track.steps >= 150);
-      CHECK(result.rows.back().trn_loss < c.bound);
-      if (spec.layout != Layout::ThreeChar) CHECK(result.rows.back().val_loss < c.bound);  // one-row val is noise
+      CHECK(result.state.rows.back().trn_loss < c.bound);
+      if (spec.layout != Layout::ThreeChar) CHECK(result.state.rows.back().val_loss < c.bound);  // one-row val is noise
       WARN(c.model << (c.identity ? " identity" : "") << ": " << track.steps << " batches, smoothed "
-                   << result.rows.back().trn_loss << ", val " << result.rows.back().val_loss);
+                   << result.state.rows.back().trn_loss << ", val " << result.state.rows.back().val_loss);
     }
   }
 }

@@ -53,10 +53,10 @@ void check_trajectory(const std::string& name) {
   INFO(name << ": " << theirs.size() << " steps, worst relative loss difference " << worst);
   CHECK(worst <= 1e-5);
   const auto rows = ref.at("rows");
-  REQUIRE(result.rows.size() == rows.size());
+  REQUIRE(result.state.rows.size() == rows.size());
   for (size_t e = 0; e < rows.size(); ++e) {
-    CHECK(relative(result.rows[e].trn_loss, rows[e][1].get<double>()) <= 1e-5);
-    CHECK(relative(result.rows[e].val_loss, rows[e][2].get<double>()) <= 1e-5);
+    CHECK(relative(result.state.rows[e].trn_loss, rows[e][1].get<double>()) <= 1e-5);
+    CHECK(relative(result.state.rows[e].val_loss, rows[e][2].get<double>()) <= 1e-5);
   }
   WARN(name << ": worst relative per-batch loss difference over " << theirs.size() << " steps: " << worst);
 }

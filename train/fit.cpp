@@ -48,11 +48,6 @@ void set_lrs(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
 
-double validate(LessonModel& model, DataLoader& dl, LossKind loss, const torch::Device& device) {
-  ShardedStep plain(1);
-  return validate(model, dl, loss, device, plain);
-}
-
 FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::Optimizer& opt,
               LossKind loss, const std::vector<FitObserver*>& observers, FitState state,
               const torch::Device& device, int shards) {
@@ -64,7 +59,7 @@ FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::O
     model.module->train();
     if (!state.order.defined()) state.order = md.trn_dl.epoch_order();
     while (state.batch < nb) {
-      if (any_stop(observers)) return {state.rows, false, state};
+      if (any_stop(observers)) return {false, state};
       const double l = train_batch(model, md.trn_dl.batch(state.order, state.batch), opt, loss, device, state, step);
       ++state.batch;
       ++state.batches_seen;
@@ -78,7 +73,7 @@ FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::O
     state.order = torch::Tensor();
     for (auto* o : observers) o->on_epoch_end(row, state);
   }
-  return {state.rows, true, state};
+  return {true, state};
 }
 
 }  // namespace charnn

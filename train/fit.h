@@ -49,9 +49,8 @@ class FitObserver {
 };
 
 struct FitResult {
-  std::vector<EpochRow> rows;
   bool completed = true;  // false when an observer stopped it; state then resumes it
-  FitState state;
+  FitState state;         // state.rows: the epoch rows of the call
 };
 
 class NonFiniteLoss : public std::runtime_error {
@@ -60,9 +59,6 @@ class NonFiniteLoss : public std::runtime_error {
 };
 
 void set_lrs(torch::optim::Optimizer& opt, double lr);
-
-// Plain mean of crit(preds, y) over the validation batches, in eval mode without autograd.
-double validate(LessonModel& model, DataLoader& dl, LossKind loss, const torch::Device& device);
 
 // Throws NonFiniteLoss (naming epoch and batch) when a training loss is NaN or infinite,
 // before the optimizer step applies it.

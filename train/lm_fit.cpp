@@ -55,7 +55,7 @@ FitResult fit(LessonModel& model, LanguageModelData& md, int64_t epochs, torch::
     model.module->train();
     md.trn_dl.set_position({state.row, state.batch});  // (0, 0) at an epoch's start: __iter__
     for (;;) {
-      if (any_stop(observers)) return {state.rows, false, state};
+      if (any_stop(observers)) return {false, state};
       const auto batch = md.trn_dl.next();
       if (!batch) break;
       const double l = train_batch(model, *batch, opt, device, state);
@@ -72,7 +72,7 @@ FitResult fit(LessonModel& model, LanguageModelData& md, int64_t epochs, torch::
     state.row = 0;
     for (auto* o : observers) o->on_epoch_end(row, state);
   }
-  return {state.rows, true, state};
+  return {true, state};
 }
 
 }  // namespace charnn

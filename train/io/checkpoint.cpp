@@ -20,8 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string shape_of(const at::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
-
 // A key read from a damaged file may hold control characters; the error must stay one line.
 std::string printable(std::string_view key) {
   std::string out;
@@ -60,17 +58,17 @@ std::string first_mismatch(const std::map<std::string, at::Tensor>& saved,
     const auto it = saved.find(item.key());
     if (it == saved.end()) {
       return fmt::format("{}: key '{}' is missing from the file (the model's is {})", path.string(),
-                         item.key(), shape_of(item.value()));
+                         item.key(), shape_string(item.value()));
     }
     if (!it->second.sizes().equals(item.value().sizes())) {
       return fmt::format("{}: key '{}' has shape {} in the file but {} in the model", path.string(),
-                         item.key(), shape_of(it->second), shape_of(item.value()));
+                         item.key(), shape_string(it->second), shape_string(item.value()));
     }
   }
   for (const auto& [key, tensor] : saved) {
     if (!expected.contains(key)) {
       return fmt::format("{}: unexpected key '{}' of shape {} (the model has no such parameter)",
-                         path.string(), printable(key), shape_of(tensor));
+                         path.string(), printable(key), shape_string(tensor));
     }
   }
   return {};
@@ -120,5 +118,7 @@ void load_state_dict(torch::nn::Module& module, const fs::path& path) {
   torch::NoGradGuard no_grad;
   for (const auto& item : expected) item.value().copy_(saved.at(item.key()));
 }
+
+std::string shape_string(const at::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
 
 }  // namespace charnn

@@ -34,4 +34,7 @@ std::map<std::string, at::Tensor> read_tensor_dict(const std::filesystem::path& 
 // Writes tensors as a plain dict Python's torch.load reads; atomic like save_state_dict.
 void write_tensor_dict(const std::map<std::string, at::Tensor>& tensors, const std::filesystem::path& path);
 
+// "[2, 3]": a tensor's shape as the error messages about saved files print it.
+std::string shape_string(const at::Tensor& t);
+
 }  // namespace charnn

@@ -26,8 +26,6 @@ Dict new_dict() { return Dict(c10::StringType::get(), c10::AnyType::get()); }
 constexpr const char* kPendingModelFile = "model.pt.next";
 constexpr int64_t kFormatVersion = 1;
 
-std::string shape_of(const torch::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
-
 // The optimizer's state map is keyed by the parameter's TensorImpl: as a pointer printed to a
 // string up to LibTorch 2.1, as the pointer itself since. Both through the public state().
 template <typename Key>
@@ -177,7 +175,7 @@ TrainPosition read_position(const Fields& state) {
   if (p.has("row")) pos.fit.row = p.integer("row");
   if (p.has("lrs")) pos.lrs = p.number("lrs");
   auto rows = p.tensor("rows");
-  if (rows.dim() != 2 || rows.size(1) != 3) p.problem(fmt::format("'position.rows' has shape {}, expected [n, 3]", shape_of(rows)));
+  if (rows.dim() != 2 || rows.size(1) != 3) p.problem(fmt::format("'position.rows' has shape {}, expected [n, 3]", shape_string(rows)));
   rows = rows.to(torch::kFloat64).contiguous();
   const auto* r = rows.data_ptr<double>();
   for (int64_t i = 0; i < rows.size(0); ++i, r += 3) pos.fit.rows.push_back({static_cast<int64_t>(r[0]), r[1], r[2]});
@@ -201,7 +199,7 @@ void read_optimizer(const Fields& state, const torch::nn::Module& model, torch::
     s->exp_avg_sq(m.tensor("exp_avg_sq").to(p.device(), p.scalar_type()).clone());
     if (!s->exp_avg().sizes().equals(p.sizes()) || !s->exp_avg_sq().sizes().equals(p.sizes())) {
       moments.problem(fmt::format("the moments of '{}' have shape {}, the parameter {}", name,
-                                  shape_of(s->exp_avg()), shape_of(p)));
+                                  shape_string(s->exp_avg()), shape_string(p)));
     }
     opt.state()[state_key<StateKey>(p)] = std::move(s);
   }

@@ -323,7 +323,7 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
       result.stopped_batch = fitted.state.batch;
       return result;
     }
-    result.fits.push_back({call, fitted.rows, seconds});
+    result.fits.push_back({call, fitted.state.rows, seconds});
     pos.steps_before += fitted.state.batches_seen;
     pos.fit = {};
     pos.lrs = cos ? cos->last_lr() : lr;  // lo.lrs: what a later 'prev' call starts from
