@@ -12,20 +12,10 @@ namespace {
 
 constexpr double kAvgMom = 0.98;  // fastai 0.7's avg_mom for the printed training loss
 
-bool any_stop(const std::vector<FitObserver*>& observers) {
-  bool stop = false;
-  for (auto* o : observers) stop = o->stop_requested() || stop;
-  return stop;
-}
-
 double train_batch(LessonModel& model, const Batch& batch, torch::optim::Optimizer& opt, LossKind loss_kind,
                    const torch::Device& device, const FitState& state, ShardedStep& step) {
   const double value = step.loss_and_grads(model, loss_kind, batch, device);
-  if (!std::isfinite(value)) {
-    throw NonFiniteLoss(fmt::format("training loss is {} at epoch {}, batch {} (step {} of this fit); "
-                                    "stopped before applying it",
-                                    value, state.epoch, state.batch, state.batches_seen + 1));
-  }
+  check_finite_loss(value, state);
   opt.step();
   return value;
 }
@@ -42,6 +32,24 @@ double validate(LessonModel& model, DataLoader& dl, LossKind loss, const torch::
 
 double FitState::smoothed() const {
   return batches_seen == 0 ? 0.0 : avg_loss / (1.0 - std::pow(kAvgMom, static_cast<double>(batches_seen)));
+}
+
+void FitState::record_loss(double loss) {
+  ++batches_seen;
+  avg_loss = avg_loss * kAvgMom + loss * (1.0 - kAvgMom);
+}
+
+bool any_stop(const std::vector<FitObserver*>& observers) {
+  bool stop = false;
+  for (auto* o : observers) stop = o->stop_requested() || stop;
+  return stop;
+}
+
+void check_finite_loss(double loss, const FitState& state) {
+  if (std::isfinite(loss)) return;
+  throw NonFiniteLoss(fmt::format("training loss is {} at epoch {}, batch {} (step {} of this fit); "
+                                  "stopped before applying it",
+                                  loss, state.epoch, state.batch, state.batches_seen + 1));
 }
 
 void set_lrs(torch::optim::Optimizer& opt, double lr) {
@@ -62,8 +70,7 @@ FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::O
       if (any_stop(observers)) return {false, state};
       const double l = train_batch(model, md.trn_dl.batch(state.order, state.batch), opt, loss, device, state, step);
       ++state.batch;
-      ++state.batches_seen;
-      state.avg_loss = state.avg_loss * kAvgMom + l * (1.0 - kAvgMom);
+      state.record_loss(l);
       for (auto* o : observers) o->on_batch_end({state, epochs, nb, l});
     }
     const EpochRow row{state.epoch, state.smoothed(), validate(model, md.val_dl, loss, device, step)};

@@ -29,6 +29,8 @@ struct FitState {
   int64_t row = 0;            // language-model data: the loader's i, the next batch's first row
   std::vector<EpochRow> rows; // rows finished so far
   double smoothed() const;
+  // One more training batch of this loss in fastai's smoothed-loss bookkeeping.
+  void record_loss(double loss);
 };
 
 struct BatchEvent {
@@ -59,6 +61,12 @@ class NonFiniteLoss : public std::runtime_error {
 };
 
 void set_lrs(torch::optim::Optimizer& opt, double lr);
+
+// What both fit loops (this one and train/lm_fit.h's) share around their step: whether any
+// observer asks to stop, and the NonFiniteLoss (naming epoch, batch and step) thrown before
+// the optimizer applies a NaN or infinite loss.
+bool any_stop(const std::vector<FitObserver*>& observers);
+void check_finite_loss(double loss, const FitState& state);
 
 // Throws NonFiniteLoss (naming epoch and batch) when a training loss is NaN or infinite,
 // before the optimizer step applies it.

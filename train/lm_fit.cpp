@@ -1,19 +1,7 @@
 #include "train/lm_fit.h"
 
-#include <fmt/format.h>
-
-#include <cmath>
-
 namespace charnn {
 namespace {
-
-constexpr double kAvgMom = 0.98;  // fastai 0.7's avg_mom, as in fit.cpp
-
-bool any_stop(const std::vector<FitObserver*>& observers) {
-  bool stop = false;
-  for (auto* o : observers) stop = o->stop_requested() || stop;
-  return stop;
-}
 
 // Stepper.step: forward, zero_grad, loss, backward, step.
 double train_batch(LessonModel& model, const LmBatch& batch, torch::optim::Optimizer& opt,
@@ -23,11 +11,7 @@ double train_batch(LessonModel& model, const LmBatch& batch, torch::optim::Optim
   const auto loss = torch::nll_loss(out, batch.y.to(device));
   loss.backward();
   const double value = loss.item<double>();
-  if (!std::isfinite(value)) {
-    throw NonFiniteLoss(fmt::format("training loss is {} at epoch {}, batch {} (step {} of this fit); "
-                                    "stopped before applying it",
-                                    value, state.epoch, state.batch, state.batches_seen + 1));
-  }
+  check_finite_loss(value, state);
   opt.step();
   return value;
 }
@@ -61,8 +45,7 @@ FitResult fit(LessonModel& model, LanguageModelData& md, int64_t epochs, torch::
       const double l = train_batch(model, *batch, opt, device, state);
       state.batch = md.trn_dl.position().iter;
       state.row = md.trn_dl.position().i;
-      ++state.batches_seen;
-      state.avg_loss = state.avg_loss * kAvgMom + l * (1.0 - kAvgMom);
+      state.record_loss(l);
       for (auto* o : observers) o->on_batch_end({state, epochs, nb, l});
     }
     const EpochRow row{state.epoch, state.smoothed(), validate(model, md.val_dl, device)};
