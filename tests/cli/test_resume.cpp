@@ -94,6 +94,17 @@ CliResult resume(const fs::path& out, const fs::path& dir, const std::vector<std
 
 }  // namespace
 
+TEST_CASE("resume: a saved run's position reads back from its own files, without the corpus", "[cli][resume]") {
+  const auto dir = fresh_dir("resume-no-corpus");
+  const auto out = reference_run(dir);
+  fs::rename(corpus(dir), dir / "moved.txt");
+  const auto at = read_resume_point(out);
+  CHECK(at.fit == 2);
+  CHECK(at.epoch == 0);
+  CHECK(at.batch == 0);
+  CHECK(at.step == 2 * kBatchesPerEpoch);
+}
+
 TEST_CASE("resume: SIGINT or SIGTERM mid-epoch stops at a batch boundary and resumes exactly", "[cli][resume]") {
   const int sig = GENERATE(SIGINT, SIGTERM);
   const auto dir = fresh_dir(sig == SIGINT ? "resume-sigint" : "resume-sigterm");

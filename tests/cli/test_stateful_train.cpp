@@ -9,6 +9,7 @@
 
 #include "cli_case.h"
 #include "train/io/checkpoint.h"
+#include "train/run/session.h"
 
 using namespace charnn;
 using namespace charnn::test;
@@ -70,6 +71,14 @@ TEST_CASE("stateful: each model trains from the CLI and saves Python's state_dic
   CHECK(itos[1] == "<pad>");
   CHECK(config.at("vocab_size") == itos.size());
   CHECK(csv_rows(out / "epochs.csv").size() == 1);
+  // The saved position reads back from the run's own files, without the text: an epoch ends
+  // when the rows run out, so at most len(trn_dl) steps.
+  const auto batches = config.at("trn_dl").at("batches").get<int64_t>();
+  fs::rename(corpus(dir), dir / "moved.txt");
+  const auto at = read_resume_point(out);
+  CHECK(at.fit == 1);
+  CHECK(at.step > 0);
+  CHECK(at.step <= batches);
 }
 
 TEST_CASE("stateful: CosAnneal from the previous rate, weight decay, cyc_N.pt at cycle ends", "[cli][stateful]") {

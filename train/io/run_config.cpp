@@ -47,6 +47,7 @@ std::string to_json(const RunConfig& c) {
       {"shards", c.shards},
       {"wd", c.wd},
       {"trn_lines", c.trn_lines},
+      {"trn_dl", {{"batches", c.trn_batches}, {"rows", c.trn_rows}}},
       {"vocab_code_points", vocab},
       // The same vocabulary as a string, for people reading the file.
       {"vocab", encode_utf8(std::u32string(c.vocab.begin() + (c.vocab.empty() ? 0 : 1), c.vocab.end()))},
@@ -173,6 +174,10 @@ RunConfig parse_run_config(const Json& j) {
     c.wd = v.get<double>();
   }
   if (j.contains("trn_lines")) c.trn_lines = integer_field(j, "trn_lines", 0);
+  if (j.contains("trn_dl")) {
+    c.trn_batches = integer_field(j.at("trn_dl"), "batches", 0);
+    c.trn_rows = integer_field(j.at("trn_dl"), "rows", 0);
+  }
   // A language-model run keeps torchtext's itos, whose '<unk>' and '<pad>' are no code points.
   if (spec->is_stateful()) {
     if (!j.contains("itos")) {

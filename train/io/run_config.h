@@ -47,6 +47,10 @@ struct RunConfig {
   // A stateful (language-model) run's vocabulary instead: torchtext's itos, UTF-8 tokens,
   // '<unk>' and '<pad>' first (data/text_field.h). Stored as 'itos'; `vocab` is then empty.
   std::vector<std::string> itos;
+  // len(trn_dl) and the rows (windows, or tokens per column) it covers, recorded when the run
+  // starts: a saved position is checked against them without reading the corpus again. Zero: a
+  // run saved before they were kept.
+  int64_t trn_batches = 0, trn_rows = 0;
 };
 
 constexpr const char* kConfigFile = "config.json";

@@ -136,6 +136,24 @@ LanguageModelData language_model_data(const Corpus& corpus, RunConfig& config, i
   return lm;
 }
 
+// A saved position is checked against the training loader that config.json records, so a
+// resumed run must cut the same one.
+void record_trn_dl(RunConfig& config, int64_t batches, int64_t rows) {
+  if (config.trn_batches != 0 && (batches != config.trn_batches || rows != config.trn_rows)) {
+    throw InputError(fmt::format("{}: gives a training loader of {} batches over {} rows; the run was started with "
+                                 "{} batches over {} rows",
+                                 config.text, batches, rows, config.trn_batches, config.trn_rows));
+  }
+  config.trn_batches = batches;
+  config.trn_rows = rows;
+}
+
+// LayerOptimizer(optim.Adam, m, lr, wd): one parameter group, coupled L2 weight decay.
+std::unique_ptr<torch::optim::Adam> layer_optimizer(LessonModel& model, const RunConfig& config) {
+  return std::make_unique<torch::optim::Adam>(
+      model.module->parameters(), torch::optim::AdamOptions(config.schedule.at(0).lr).weight_decay(config.wd));
+}
+
 Run build_run(RunConfig config, const torch::Device& device) {
   const auto& spec = find_model(config.model.model);
   const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
@@ -158,12 +176,12 @@ Run build_run(RunConfig config, const torch::Device& device) {
     md.emplace(lesson_data(corpus, spec.layout, window, config.bs, config.seed));
     check_split(corpus, spec, window, *md);
   }
+  record_trn_dl(config, md ? md->trn_dl.num_batches() : lm->trn_dl.size(),
+                md ? md->trn_dl.num_rows() : lm->trn_dl.data().size(0));
   torch::manual_seed(config.seed);  // the initial weights (and the LSTM's dropout masks) follow the seed
   auto model = make_model(config.model);
   model.module->to(device);
-  // LayerOptimizer(optim.Adam, m, lr, wd): one parameter group, coupled L2 weight decay.
-  auto opt = std::make_unique<torch::optim::Adam>(
-      model.module->parameters(), torch::optim::AdamOptions(config.schedule.at(0).lr).weight_decay(config.wd));
+  auto opt = layer_optimizer(model, config);
   return {std::move(config), &spec, window, std::move(md), std::move(lm), std::move(model), std::move(opt)};
 }
 
@@ -178,42 +196,52 @@ void save_train_state(Run& run, const TrainPosition& pos, const fs::path& dir) {
   save_checkpoint(dir, *run.model.module, *run.opt, pos, at::detail::getDefaultCPUGenerator().get_state(), &stateful);
 }
 
-RunShape shape_of(const Run& run) {
-  RunShape shape = run.md ? RunShape{{}, run.md->trn_dl.num_batches(), run.md->trn_dl.num_rows()}
-                          : RunShape{{}, run.lm->trn_dl.size(), run.lm->trn_dl.data().size(0), true};
-  for (const auto& call : run.config.schedule) shape.epochs_per_fit.push_back(call.epochs);
+RunShape shape_of(const RunConfig& config) {
+  RunShape shape{{}, config.trn_batches, config.trn_rows, find_model(config.model.model).is_stateful()};
+  for (const auto& call : config.schedule) shape.epochs_per_fit.push_back(call.epochs);
   return shape;
 }
 
-void restore_stateful(Run& run, const StatefulResume& stateful, const torch::Tensor& generator, const fs::path& dir) {
-  const auto file = (dir / kTrainStateFile).string();
+void set_generator(at::Generator generator, const torch::Tensor& state, const fs::path& dir) {
   try {
-    run.lm->np_random->set_state(stateful.numpy);
-    auto torch_generator = at::detail::getDefaultCPUGenerator();  // a handle on the global one
-    const std::lock_guard<std::mutex> lock(torch_generator.mutex());
-    torch_generator.set_state(generator);
+    const std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
   } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: its random state does not load ({})", file, e.what()));
+    throw InputError(fmt::format("{}: its random state does not load ({})", (dir / kTrainStateFile).string(), e.what()));
   }
-  std::vector<torch::Tensor> hidden;
-  for (const auto& h : stateful.hidden) hidden.push_back(h.to(run.model.module->parameters().at(0).device()));
+}
+
+// numpy's stream into np_random, torch's into generator, the carried hidden state into model.
+void restore_stateful(const LoadedCheckpoint& loaded, NumpyRandomState& np_random, at::Generator generator,
+                      LessonModel& model, const fs::path& dir) {
+  const auto file = (dir / kTrainStateFile).string();
+  if (!loaded.stateful) {
+    throw InputError(fmt::format("{}: holds no numpy stream or hidden state; not a checkpoint of a stateful model's "
+                                 "run",
+                                 file));
+  }
   try {
-    run.model.stateful->set_state(hidden);
+    np_random.set_state(loaded.stateful->numpy);
+  } catch (const std::exception& e) {
+    throw InputError(fmt::format("{}: its numpy state does not load ({})", file, e.what()));
+  }
+  set_generator(std::move(generator), loaded.generator_state, dir);
+  std::vector<torch::Tensor> hidden;
+  for (const auto& h : loaded.stateful->hidden) hidden.push_back(h.to(model.module->parameters().at(0).device()));
+  try {
+    model.stateful->set_state(hidden);
   } catch (const InputError& e) {
     throw InputError(fmt::format("{}: 'stateful.hidden': {}", file, e.what()));
   }
 }
 
 TrainPosition load_train_state(Run& run, const fs::path& dir) {
-  auto loaded = load_checkpoint(dir, *run.model.module, *run.opt, shape_of(run));
+  const auto loaded = load_checkpoint(dir, *run.model.module, *run.opt, shape_of(run.config));
   if (run.md) {
     run.md->trn_dl.set_generator_state(loaded.generator_state);
-  } else if (!loaded.stateful) {
-    throw InputError(fmt::format("{}: holds no numpy stream or hidden state; not a checkpoint of a stateful model's "
-                                 "run",
-                                 (dir / kTrainStateFile).string()));
   } else {
-    restore_stateful(run, *loaded.stateful, loaded.generator_state, dir);
+    // torch's global generator: the one the LSTM's dropout masks are drawn from.
+    restore_stateful(loaded, *run.lm->np_random, at::detail::getDefaultCPUGenerator(), run.model, dir);
   }
   return loaded.position;
 }
@@ -345,7 +373,6 @@ void check_schedule(const RunConfig& config) {
   if (config.schedule.front().lr_from_previous) {
     throw InputError("--fit: the first fit call has no previous rate to start from; give it a number");
   }
-  if (config.bs < 1) throw InputError(fmt::format("--bs: batch size must be >= 1, got {}", config.bs));
 }
 
 }  // namespace
@@ -393,8 +420,26 @@ SessionResult resume_run(const SessionOptions& options) {
 }
 
 ResumePoint read_resume_point(const fs::path& dir) {
-  auto run = build_run(read_run_config(dir), torch::kCPU);
-  const auto pos = load_train_state(run, dir);
+  auto config = read_run_config(dir);
+  TrainPosition pos;
+  if (config.trn_batches == 0) {
+    // A run saved before config.json recorded its loader: only the corpus can tell its size.
+    auto run = build_run(std::move(config), torch::kCPU);
+    pos = load_train_state(run, dir);
+  } else {
+    // Everything is loaded and checked as --resume would, into scratch copies of the model,
+    // the optimizer and the random streams.
+    auto model = make_model(config.model);
+    auto opt = layer_optimizer(model, config);
+    const auto loaded = load_checkpoint(dir, *model.module, *opt, shape_of(config));
+    if (model.stateful) {
+      NumpyRandomState np_random(0);
+      restore_stateful(loaded, np_random, at::detail::createCPUGenerator(), model, dir);
+    } else {
+      set_generator(at::detail::createCPUGenerator(), loaded.generator_state, dir);
+    }
+    pos = loaded.position;
+  }
   return {pos.fit_index, pos.fit.epoch, pos.fit.batch, pos.step()};
 }
 

@@ -45,8 +45,8 @@ struct ResumePoint {
   int64_t batch = 0;  // the next batch to train in that epoch
   int64_t step = 0;   // optimizer steps of the whole run so far
 };
-// Reads dir's config.json and train_state.pt (and the corpus, to rebuild the run) and checks
-// that they fit together; anything unreadable, corrupt or foreign throws InputError.
+// Reads dir's config.json, model.pt and train_state.pt, not the corpus, and checks that they
+// fit together; anything unreadable, corrupt or foreign throws InputError.
 ResumePoint read_resume_point(const std::filesystem::path& dir);
 
 // A finished (or checkpointed) run's model, ready for sampling.
