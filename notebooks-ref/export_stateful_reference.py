@@ -15,7 +15,8 @@ For each of CharSeqStatefulRnn, CharSeqStatefulRnn2, CharSeqStatefulGRU and Char
                         {"xs", "out", "state.<i>"}
 
 The LSTM trains with the notebook's LayerOptimizer(optim.Adam, m, 1e-2, 1e-5), i.e. Adam with
-PyTorch's coupled L2 weight decay, and with its inter-layer dropout active: torch's global
+coupled L2 weight decay (stepped by lesson6.Adam, Adam in LibTorch's arithmetic, so that PyTorch
+2's rounding of the first moment does not enter the later steps), with its inter-layer dropout active: torch's global
 generator is reseeded with DROPOUT_SEED just before the first batch, and the C++ test reseeds
 LibTorch's the same way, so both draw the same dropout masks.
 
@@ -71,7 +72,7 @@ def export_case(case, cls_name, kwargs, lr, wd, out_dir):
     m = getattr(L, cls_name)(VOCAB_SIZE, N_FAC, BS, **kwargs)
     files = {"state_dict": save(m.state_dict(), out_dir, f"{case}.state_dict.pt"), "steps": [], "eval": []}
     gen = torch.Generator().manual_seed(SEED)  # the batches; torch's global stream is dropout's alone
-    opt = torch.optim.Adam(m.parameters(), lr, weight_decay=wd)
+    opt = L.Adam(m.parameters(), lr, weight_decay=wd)
 
     torch.manual_seed(DROPOUT_SEED)
     m.train()

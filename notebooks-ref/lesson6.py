@@ -311,11 +311,11 @@ class Adam(torch.optim.Optimizer):
     The first moment is exp_avg * beta1 + grad * (1 - beta1), as LibTorch, PyTorch up to 1.13
     and the notebook's PyTorch 0.3 compute it; PyTorch 2 computes it with lerp_, which rounds
     differently, so its runs leave the C++ ones in the last bits after the first step (and
-    visibly at lr 1e-2). The first step is the same in both, and the one-step reference keeps
-    torch.optim.Adam."""
+    visibly at lr 1e-2). weight_decay is coupled L2 (LayerOptimizer's), added to the gradient
+    before the moments, as both libraries do."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
 
     @torch.no_grad()
     def step(self):
@@ -330,8 +330,11 @@ class Adam(torch.optim.Optimizer):
                 state["step"] += 1
                 bias_correction1 = 1 - beta1 ** state["step"]
                 bias_correction2 = 1 - beta2 ** state["step"]
-                state["exp_avg"].mul_(beta1).add_(p.grad, alpha=1 - beta1)
-                state["exp_avg_sq"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                grad = p.grad
+                if group["weight_decay"] != 0:
+                    grad = grad.add(p, alpha=group["weight_decay"])
+                state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
+                state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 denom = (state["exp_avg_sq"].sqrt() / bias_correction2 ** 0.5).add_(group["eps"])
                 p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / bias_correction1)
 

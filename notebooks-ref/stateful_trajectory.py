@@ -4,7 +4,7 @@ For each of the four stateful models: the language-model data of the first --cha
 characters of the corpus (its first 80% of lines for training, the rest for validation),
 torch.manual_seed(--seed) for the initial weights (saved as init.pt), then the notebook's
 "Putting it all together" pattern at a small scale: Adam (LayerOptimizer's single group, with
-weight decay where the notebook has it), np.random.seed(--seed) and torch.manual_seed(
+weight decay where the notebook has it; lesson6.Adam, Adam in LibTorch's arithmetic), np.random.seed(--seed) and torch.manual_seed(
 DROPOUT_SEED) just before the first fit call, one epoch at a constant rate, then two epochs
 of CosAnneal(lo, len(trn_dl), cycle_mult=2) started from the rate left by the first call.
 Every batch's raw loss and rate, the epoch rows, the cycle ends and the final weights are
@@ -41,7 +41,7 @@ def trajectory(path, name, cls_name, kwargs, lr, wd, seed):
     torch.manual_seed(seed)
     m = getattr(L, cls_name)(md.nt, 42, 512, **kwargs)
     init = {k: v.clone() for k, v in m.state_dict().items()}
-    opt = torch.optim.Adam(m.parameters(), lr, weight_decay=wd)
+    opt = L.Adam(m.parameters(), lr, weight_decay=wd)
     losses, rates, cycles = [], [], []
 
     def on_batch(loss):
