@@ -54,6 +54,18 @@ inline std::map<std::string, at::Tensor> reference_file(const nlohmann::json& te
   return read_tensor_dict(reference_dir() / test_case["files"][kind].get<std::string>());
 }
 
+// The bound the parity tests hold C++ to where LibTorch and PyTorch run the same kernels.
+inline constexpr double kParityTolerance = 1e-6;
+
+inline std::vector<int64_t> shape_of(const nlohmann::json& j) { return j.get<std::vector<int64_t>>(); }
+inline std::vector<int64_t> shape_of(const at::Tensor& t) { return t.sizes().vec(); }
+
+// Prints the figure, so that `ctest -V` shows how close the two languages are.
+inline double report(const std::string& what, const std::string& test_case, double diff) {
+  fmt::print("{:<24} {:<34} max |C++ - Python| = {:.3g}\n", test_case, what, diff);
+  return diff;
+}
+
 inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   REQUIRE(a.sizes() == b.sizes());
   if (a.numel() == 0) return 0.0;

@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "data/split.h"
 #include "support.h"
+#include "tensor_values.h"
 
 using namespace charnn;
 
@@ -20,11 +21,6 @@ using V = std::vector<int64_t>;
 const Corpus& nietzsche() {
   static const Corpus corpus = load_corpus(test::nietzsche_path());
   return corpus;
-}
-
-V to_vector(const torch::Tensor& t) {
-  auto c = t.contiguous().to(torch::kInt64);
-  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
 }
 
 }  // namespace
@@ -38,7 +34,7 @@ TEST_CASE("corpus: length, vocabulary and idx as the notebook prints them", "[da
         "\n !\"'(),-.0123456789:;=?ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxy");
   std::u32string last6(c.vocab.chars().end() - 6, c.vocab.chars().end());
   CHECK(encode_utf8(last6) == "zÆäæéë");
-  CHECK(to_vector(c.idx.slice(0, 0, 10)) == V({40, 42, 29, 30, 25, 27, 29, 1, 1, 1}));
+  CHECK(test::to_vector(c.idx.slice(0, 0, 10)) == V({40, 42, 29, 30, 25, 27, 29, 1, 1, 1}));
   CHECK(encode_utf8(c.vocab.decode(c.idx.slice(0, 0, 70))) ==
         "PREFACE\n\n\nSUPPOSING that Truth is a woman--what then? Is there not gro");
 }
@@ -48,22 +44,21 @@ TEST_CASE("three-char layout: x1..x3, y and 200295 rows", "[data][layout]") {
   CHECK(w.xs.sizes() == torch::IntArrayRef({200295, 3}));
   CHECK(w.y.sizes() == torch::IntArrayRef({200295}));
   auto head = w.xs.slice(0, 0, 4);
-  CHECK(to_vector(head.select(1, 0)) == V({40, 30, 29, 1}));
-  CHECK(to_vector(head.select(1, 1)) == V({42, 25, 1, 43}));
-  CHECK(to_vector(head.select(1, 2)) == V({29, 27, 1, 45}));
-  CHECK(to_vector(w.y.slice(0, 0, 4)) == V({30, 29, 1, 40}));
+  CHECK(test::to_vector(head.select(1, 0)) == V({40, 30, 29, 1}));
+  CHECK(test::to_vector(head.select(1, 1)) == V({42, 25, 1, 43}));
+  CHECK(test::to_vector(head.select(1, 2)) == V({29, 27, 1, 45}));
+  CHECK(test::to_vector(w.y.slice(0, 0, 4)) == V({30, 29, 1, 40}));
 }
 
 TEST_CASE("overlapping 8-char layout: xs[:8,:8], y[:8] and (600884, 8)", "[data][layout]") {
   auto w = overlapping_windows(nietzsche().idx, 8);
   CHECK(w.xs.sizes() == torch::IntArrayRef({600884, 8}));
   CHECK(w.y.sizes() == torch::IntArrayRef({600884}));
-  CHECK(to_vector(w.xs.slice(0, 0, 8)) == V({
-      40, 42, 29, 30, 25, 27, 29, 1,   42, 29, 30, 25, 27, 29, 1, 1,
-      29, 30, 25, 27, 29, 1, 1, 1,     30, 25, 27, 29, 1, 1, 1, 43,
-      25, 27, 29, 1, 1, 1, 43, 45,     27, 29, 1, 1, 1, 43, 45, 40,
-      29, 1, 1, 1, 43, 45, 40, 40,     1, 1, 1, 43, 45, 40, 40, 39}));
-  CHECK(to_vector(w.y.slice(0, 0, 8)) == V({1, 1, 43, 45, 40, 40, 39, 43}));
+  CHECK(test::to_vector(w.xs.slice(0, 0, 8)) ==
+        V({40, 42, 29, 30, 25, 27, 29, 1, 42, 29, 30, 25, 27, 29, 1, 1,  29, 30, 25, 27, 29, 1,
+           1,  1,  30, 25, 27, 29, 1,  1, 1,  43, 25, 27, 29, 1,  1, 1,  43, 45, 27, 29, 1,  1,
+           1,  43, 45, 40, 29, 1,  1,  1, 43, 45, 40, 40, 1,  1,  1, 43, 45, 40, 40, 39}));
+  CHECK(test::to_vector(w.y.slice(0, 0, 8)) == V({1, 1, 43, 45, 40, 40, 39, 43}));
   // x[i][t] = idx[i+t], y[i] = idx[i+8], up to the last row.
   const auto& idx = nietzsche().idx;
   CHECK(w.xs[600883][7].item<int64_t>() == idx[600890].item<int64_t>());
@@ -74,16 +69,14 @@ TEST_CASE("non-overlapping sequences: xs, ys and (75111, 8)", "[data][layout]") 
   auto w = sequence_windows(nietzsche().idx, 8);
   CHECK(w.xs.sizes() == torch::IntArrayRef({75111, 8}));
   CHECK(w.y.sizes() == torch::IntArrayRef({75111, 8}));
-  CHECK(to_vector(w.xs.slice(0, 0, 8)) == V({
-      40, 42, 29, 30, 25, 27, 29, 1,   1, 1, 43, 45, 40, 40, 39, 43,
-      33, 38, 31, 2, 73, 61, 54, 73,   2, 44, 71, 74, 73, 61, 2, 62,
-      72, 2, 54, 2, 76, 68, 66, 54,    67, 9, 9, 76, 61, 54, 73, 2,
-      73, 61, 58, 67, 24, 2, 33, 72,   2, 73, 61, 58, 71, 58, 2, 67}));
-  CHECK(to_vector(w.y.slice(0, 0, 8)) == V({
-      42, 29, 30, 25, 27, 29, 1, 1,    1, 43, 45, 40, 40, 39, 43, 33,
-      38, 31, 2, 73, 61, 54, 73, 2,    44, 71, 74, 73, 61, 2, 62, 72,
-      2, 54, 2, 76, 68, 66, 54, 67,    9, 9, 76, 61, 54, 73, 2, 73,
-      61, 58, 67, 24, 2, 33, 72, 2,    73, 61, 58, 71, 58, 2, 67, 68}));
+  CHECK(test::to_vector(w.xs.slice(0, 0, 8)) ==
+        V({40, 42, 29, 30, 25, 27, 29, 1,  1,  1,  43, 45, 40, 40, 39, 43, 33, 38, 31, 2, 73, 61,
+           54, 73, 2,  44, 71, 74, 73, 61, 2,  62, 72, 2,  54, 2,  76, 68, 66, 54, 67, 9, 9,  76,
+           61, 54, 73, 2,  73, 61, 58, 67, 24, 2,  33, 72, 2,  73, 61, 58, 71, 58, 2,  67}));
+  CHECK(test::to_vector(w.y.slice(0, 0, 8)) ==
+        V({42, 29, 30, 25, 27, 29, 1,  1,  1,  43, 45, 40, 40, 39, 43, 33, 38, 31, 2,  73, 61, 54,
+           73, 2,  44, 71, 74, 73, 61, 2,  62, 72, 2,  54, 2,  76, 68, 66, 54, 67, 9,  9,  76, 61,
+           54, 73, 2,  73, 61, 58, 67, 24, 2,  33, 72, 2,  73, 61, 58, 71, 58, 2,  67, 68}));
 }
 
 TEST_CASE("layouts agree with the notebook's list comprehensions on a short text", "[data][layout]") {
@@ -146,7 +139,7 @@ TEST_CASE("bad corpus input gives one clear error naming the input", "[data][err
 }
 
 TEST_CASE("get_cv_idxs equals numpy's legacy permutation (reference vectors)", "[data][split]") {
-  auto head = [](int64_t n) { return to_vector(NumpyRandomState(42).permutation(n).slice(0, 0, 10)); };
+  auto head = [](int64_t n) { return test::to_vector(NumpyRandomState(42).permutation(n).slice(0, 0, 10)); };
   CHECK(head(10) == V({8, 1, 5, 0, 7, 2, 9, 4, 3, 6}));
   CHECK(head(1000) == V({521, 737, 740, 660, 411, 678, 626, 513, 859, 136}));
   CHECK(head(600884) == V({480310, 419017, 232803, 316420, 357537, 79705, 380628,
@@ -159,29 +152,29 @@ TEST_CASE("get_cv_idxs equals numpy's legacy permutation (reference vectors)", "
   auto v = get_cv_idxs(600884);
   CHECK(v.numel() == 120176);
   CHECK(v.sum().item<int64_t>() == 36103464162LL);
-  CHECK(to_vector(v.slice(0, -3)) == V({134355, 389158, 330599}));
+  CHECK(test::to_vector(v.slice(0, -3)) == V({134355, 389158, 330599}));
   auto s = get_cv_idxs(75102);
   CHECK(s.numel() == 15020);  // 0.2*75102 = 15020.400000000001, truncated
   CHECK(s.sum().item<int64_t>() == 563559043LL);
-  CHECK(to_vector(s.slice(0, -3)) == V({49739, 71742, 16822}));
+  CHECK(test::to_vector(s.slice(0, -3)) == V({49739, 71742, 16822}));
   CHECK(get_cv_idxs(200295).sum().item<int64_t>() == 4024217336LL);
 }
 
 TEST_CASE("split_by_idx keeps ascending row order and understands [-1]", "[data][split]") {
   auto split = split_by_idx(torch::tensor({7, 2, 5}, torch::kInt64), 8);
-  CHECK(to_vector(split.val) == V({2, 5, 7}));
-  CHECK(to_vector(split.trn) == V({0, 1, 3, 4, 6}));
+  CHECK(test::to_vector(split.val) == V({2, 5, 7}));
+  CHECK(test::to_vector(split.trn) == V({0, 1, 3, 4, 6}));
   auto last = split_by_idx(torch::tensor({-1}, torch::kInt64), 200295);
-  CHECK(to_vector(last.val) == V({200294}));
+  CHECK(test::to_vector(last.val) == V({200294}));
   CHECK(last.trn.numel() == 200294);
   CHECK_THROWS(split_by_idx(torch::tensor({8}, torch::kInt64), 8));
 
   auto w = overlapping_windows(nietzsche().idx, 8);
   auto lesson = split_by_idx(get_cv_idxs(w.rows()), w.rows());
-  CHECK(to_vector(lesson.val.slice(0, 0, 5)) == V({0, 2, 6, 7, 11}));
+  CHECK(test::to_vector(lesson.val.slice(0, 0, 5)) == V({0, 2, 6, 7, 11}));
   auto seq = sequence_windows(nietzsche().idx, 8);
   auto seq_split = split_by_idx(get_cv_idxs(seq.rows() - 8 - 1), seq.rows());
-  CHECK(to_vector(seq_split.val.slice(0, 0, 5)) == V({4, 12, 35, 39, 41}));
+  CHECK(test::to_vector(seq_split.val.slice(0, 0, 5)) == V({4, 12, 35, 39, 41}));
   CHECK(seq_split.trn.numel() == 60091);
 }
 
@@ -228,7 +221,7 @@ TEST_CASE("loader: every training row once per epoch, reshuffled, seeded, valida
       auto batch = dl.batch(order, b);
       CHECK(batch.xs.sizes() == torch::IntArrayRef({3, batch.size()}));
       CHECK(torch::equal(batch.xs.select(0, 0), batch.y * 3));  // columns stay with their label
-      auto labels = to_vector(batch.y);
+      auto labels = test::to_vector(batch.y);
       seen.insert(seen.end(), labels.begin(), labels.end());
     }
     return seen;

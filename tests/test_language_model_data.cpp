@@ -15,6 +15,7 @@
 #include "data/unicode_lower.h"
 #include "reference.h"
 #include "support.h"
+#include "tensor_values.h"
 
 using namespace charnn;
 using Catch::Matchers::Contains;
@@ -32,11 +33,6 @@ const TextFiles& nietzsche_files() {
 
 LanguageModelData lesson_md() {
   return from_text_files(nietzsche_files(), std::make_shared<NumpyRandomState>(0), 64, 8, 3);
-}
-
-V to_vector(const torch::Tensor& t) {
-  auto c = t.contiguous().to(torch::kInt64);
-  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
 }
 
 V sequence_lengths(LanguageModelLoader& dl) {
@@ -106,7 +102,7 @@ TEST_CASE("numpy random: every random() and normal() equals numpy's, re-seeding 
 
 TEST_CASE("text field: python_lower is Python's str.lower on every code point", "[python][data]") {
   const auto ref = read_tensor_dict(lm_reference_dir() / "lower.pt");
-  const auto code_points = to_vector(ref.at("code_points"));
+  const auto code_points = test::to_vector(ref.at("code_points"));
   const auto lower = ref.at("lower").contiguous();
   std::map<char32_t, std::u32string> expected;
   for (size_t k = 0; k < code_points.size(); ++k) {
@@ -133,7 +129,7 @@ TEST_CASE("text field: tokens, ties and specials as lesson6_stateful.py builds t
     TEXT.build_vocab(ds, want.at("min_freq").get<int64_t>());
     CHECK(TEXT.vocab.itos() == want.at("itos").get<std::vector<std::string>>());
     const auto nums = TEXT.numericalize(ds);
-    CHECK(to_vector(nums) == want.at("nums").get<V>());
+    CHECK(test::to_vector(nums) == want.at("nums").get<V>());
     CHECK(TEXT.vocab.decode(nums) == want.at("decoded").get<std::string>());
   }
   const auto& split = small.at("split");
@@ -156,13 +152,13 @@ TEST_CASE("language model data: the notebook's (963, 56, 1, 493747) and its 56-e
   // '<eos>' (once), and æ, é, ë (fewer than 3 times), are <unk>; Æ lower-cases to æ.
   CHECK(md.field.vocab.stoi(torchtext::kEos) == 0);
   CHECK(md.field.preprocess(U'\u00c6') == U"\u00e6");
-  CHECK(to_vector(md.field.numericalize(U"\u00c6\u00e6\u00e9\u00eb\u00e4A")) == V({0, 0, 0, 0, 55, 6}));
+  CHECK(test::to_vector(md.field.numericalize(U"\u00c6\u00e6\u00e9\u00eb\u00e4A")) == V({0, 0, 0, 0, 55, 6}));
 
   const auto& data = md.trn_dl.data();
   CHECK(data.sizes() == torch::IntArrayRef({7714, 64}));
-  CHECK(to_vector(data[0].slice(0, 0, 8)) == V({19, 8, 6, 2, 17, 7, 9, 8}));
+  CHECK(test::to_vector(data[0].slice(0, 0, 8)) == V({19, 8, 6, 2, 17, 7, 9, 8}));
   const auto column0 = data.select(1, 0).slice(0, 0, 10);
-  CHECK(to_vector(column0) == V({19, 10, 3, 16, 6, 14, 3, 18, 18, 18}));
+  CHECK(test::to_vector(column0) == V({19, 10, 3, 16, 6, 14, 3, 18, 18, 18}));
   CHECK(md.field.vocab.decode(column0) == "preface\n\n\n");
   // data[t][c] = token[c*nb + t]: column 1 starts where column 0 ends.
   const auto nums = md.field.numericalize(md.trn_ds);
@@ -232,7 +228,7 @@ TEST_CASE("LanguageModelLoader: every batch of two training epochs and a validat
       ys.push_back(y);
       sls.push_back(x.size(0));
     }
-    CHECK(sls == to_vector(batches.at(fmt::format("{}.sl", pass))));
+    CHECK(sls == test::to_vector(batches.at(fmt::format("{}.sl", pass))));
     CHECK(torch::equal(torch::cat(xs), batches.at(fmt::format("{}.x", pass)).to(torch::kInt64)));
     CHECK(torch::equal(torch::cat(ys), batches.at(fmt::format("{}.y", pass)).to(torch::kInt64)));
   }

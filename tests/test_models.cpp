@@ -21,11 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr double kTolerance = 1e-6;
-
-std::vector<int64_t> shape_of(const json& j) { return j.get<std::vector<int64_t>>(); }
-std::vector<int64_t> shape_of(const at::Tensor& t) { return t.sizes().vec(); }
-
 ModelConfig config_of(const json& test_case, bool identity_init) {
   const auto& manifest = test::reference_manifest();
   ModelConfig config;
@@ -44,12 +39,6 @@ LessonModel python_initialised(const json& test_case) {
   return model;
 }
 
-// Prints the figure, so that `ctest -V` shows how close the two languages are.
-double report(const std::string& what, const std::string& test_case, double diff) {
-  fmt::print("{:<24} {:<34} max |C++ - Python| = {:.3g}\n", test_case, what, diff);
-  return diff;
-}
-
 }  // namespace
 
 TEST_CASE("models: output shapes equal the Python models' at the lesson's batch of 512", "[python][models]") {
@@ -63,9 +52,9 @@ TEST_CASE("models: output shapes equal the Python models' at the lesson's batch 
     config.model = std::string(spec.name);
     auto model = make_model(config);
     auto xs = torch::randint(0, config.vocab_size, {default_window(spec.layout), bs}, torch::kInt64);
-    CHECK(shape_of(xs) == shape_of(expected["input"]));
+    CHECK(test::shape_of(xs) == test::shape_of(expected["input"]));
     torch::NoGradGuard no_grad;
-    CHECK(shape_of(model.forward(xs)) == shape_of(expected["output"]));
+    CHECK(test::shape_of(model.forward(xs)) == test::shape_of(expected["output"]));
   }
 }
 
@@ -77,18 +66,18 @@ TEST_CASE("models: the multi-output cell's shapes, from the lesson's loader thro
   const auto corpus = load_corpus(test::nietzsche_path());
   auto md = lesson_data(corpus, Layout::Sequences, 8, 512, 0);
   const auto batch = md.trn_dl.batch(md.trn_dl.epoch_order(), 0);  // *xst, yt = next(iter(md.trn_dl))
-  CHECK(shape_of(batch.xs) == std::vector<int64_t>{8, 512});
-  CHECK(shape_of(batch.y) == std::vector<int64_t>{512, 8});
+  CHECK(test::shape_of(batch.xs) == std::vector<int64_t>{8, 512});
+  CHECK(test::shape_of(batch.y) == std::vector<int64_t>{512, 8});
   CharSeqRnn m(corpus.vocab.size(), 42, 256);
   torch::NoGradGuard no_grad;
   auto t = m->e(batch.xs);  // m.e(V(torch.stack(xst)))
   auto [outp, hn] = m->rnn(t, torch::zeros({1, 512, 256}));
-  CHECK(shape_of(t) == shape_of(notebook["embedding"]));
-  CHECK(shape_of(outp) == shape_of(notebook["rnn_output"]));
-  CHECK(shape_of(hn) == shape_of(notebook["rnn_hidden"]));
+  CHECK(test::shape_of(t) == test::shape_of(notebook["embedding"]));
+  CHECK(test::shape_of(outp) == test::shape_of(notebook["rnn_output"]));
+  CHECK(test::shape_of(hn) == test::shape_of(notebook["rnn_hidden"]));
   const auto out = m(batch.xs);  // m(*V(xst))
-  CHECK(shape_of(out) == std::vector<int64_t>{8, 512, 85});
-  CHECK(shape_of(lesson_loss(LossKind::NllSeq, out, batch.y)).empty());
+  CHECK(test::shape_of(out) == std::vector<int64_t>{8, 512, 85});
+  CHECK(test::shape_of(lesson_loss(LossKind::NllSeq, out, batch.y)).empty());
 }
 
 TEST_CASE("models: named_parameters are Python's state_dict keys, in the same order", "[python][models]") {
@@ -112,7 +101,7 @@ TEST_CASE("models: identity init is the notebook's weight_hh_l0 = eye(n_hidden)"
     auto model = make_model(config_of(test_case, true));
     const auto python = test::reference_file(test_case, "state_dict").at("rnn.weight_hh_l0");
     const auto diff = test::max_abs_diff(model.module->named_parameters()["rnn.weight_hh_l0"], python);
-    CHECK(report("identity weight_hh_l0", test_case["case"].get<std::string>(), diff) == 0.0);
+    CHECK(test::report("identity weight_hh_l0", test_case["case"].get<std::string>(), diff) == 0.0);
   }
 }
 
@@ -123,7 +112,7 @@ TEST_CASE("models: forward pass from Python's weights equals Python's output", "
     auto model = python_initialised(test_case);
     const auto ref = test::reference_file(test_case, "forward");
     const auto out = model.forward(ref.at("xs"));
-    CHECK(report("forward", name, test::max_abs_diff(out, ref.at("out"))) <= kTolerance);
+    CHECK(test::report("forward", name, test::max_abs_diff(out, ref.at("out"))) <= test::kParityTolerance);
   }
 }
 
@@ -143,19 +132,19 @@ TEST_CASE("models: one Adam step from Python's weights: loss, gradients, weights
     loss.backward();
     opt.step();
 
-    CHECK(report("loss", name, test::max_abs_diff(loss, ref.at("loss"))) <= kTolerance);
+    CHECK(test::report("loss", name, test::max_abs_diff(loss, ref.at("loss"))) <= test::kParityTolerance);
     double grad_diff = 0.0, weight_diff = 0.0;
     for (const auto& item : model.module->named_parameters()) {
       INFO(item.key());
       const auto g = test::max_abs_diff(item.value().grad(), grads.at("grad." + item.key()));
       const auto w = test::max_abs_diff(item.value(), updated.at("updated." + item.key()));
-      CHECK(g <= kTolerance);
-      CHECK(w <= kTolerance);
+      CHECK(g <= test::kParityTolerance);
+      CHECK(w <= test::kParityTolerance);
       grad_diff = std::max(grad_diff, g);
       weight_diff = std::max(weight_diff, w);
     }
-    report("Adam step: gradients", name, grad_diff);
-    report("Adam step: updated weights", name, weight_diff);
+    test::report("Adam step: gradients", name, grad_diff);
+    test::report("Adam step: updated weights", name, weight_diff);
   }
 }
 

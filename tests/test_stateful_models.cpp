@@ -25,7 +25,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr double kTolerance = 1e-6;
 const std::vector<std::string> kClasses = {"CharSeqStatefulRnn", "CharSeqStatefulRnn2", "CharSeqStatefulGRU",
                                            "CharSeqStatefulLSTM"};
 
@@ -91,7 +90,7 @@ std::map<std::string, at::Tensor> reference(const json& entry) {
 }
 
 // The C++ model holding exactly the weights the Python model started from.
-Stateful python_initialised(const json& c) {
+Stateful python_initialised_stateful(const json& c) {
   Sizes s{c["vocab_size"].get<int64_t>(), c["n_fac"].get<int64_t>(), c["bs"].get<int64_t>(),
           c["n_hidden"].get<int64_t>()};
   if (c.contains("nl")) s.nl = c["nl"].get<int64_t>();
@@ -100,8 +99,6 @@ Stateful python_initialised(const json& c) {
   load_state_dict(*m.module, stateful_dir() / c["files"]["state_dict"].get<std::string>());
   return m;
 }
-
-std::vector<int64_t> shape_of(const json& j) { return j.get<std::vector<int64_t>>(); }
 
 std::vector<std::vector<int64_t>> state_shapes(const StatefulModel& m) {
   std::vector<std::vector<int64_t>> out;
@@ -119,12 +116,6 @@ double state_diff(const StatefulModel& m, const std::map<std::string, at::Tensor
   return diff;
 }
 
-// Prints the figure, so that `ctest -V` shows how close the two languages are.
-double report(const std::string& what, const std::string& test_case, double diff) {
-  fmt::print("{:<24} {:<34} max |C++ - Python| = {:.3g}\n", test_case, what, diff);
-  return diff;
-}
-
 }  // namespace
 
 TEST_CASE("models: stateful models' output and state shapes at the notebook's sizes", "[python][models][stateful]") {
@@ -137,12 +128,12 @@ TEST_CASE("models: stateful models' output and state shapes at the notebook's si
     m.module->eval();
     torch::NoGradGuard no_grad;
     const auto out = m.model->forward(torch::randint(0, 56, {bptt, bs}, torch::kInt64));
-    CHECK(out.sizes().vec() == shape_of(expected["output"]));
+    CHECK(out.sizes().vec() == test::shape_of(expected["output"]));
     CHECK(out.sizes().vec() == std::vector<int64_t>{8 * 64, 56});
     CHECK(state_shapes(*m.model) == expected["state"].get<std::vector<std::vector<int64_t>>>());
     // get_next: one (8, 1) window, which re-initialises the state for a batch of 1.
     const auto window = m.model->forward(torch::randint(0, 56, {8, 1}, torch::kInt64));
-    CHECK(window.sizes().vec() == shape_of(expected["window_output"]));
+    CHECK(window.sizes().vec() == test::shape_of(expected["window_output"]));
     CHECK(state_shapes(*m.model) == expected["window_state"].get<std::vector<std::vector<int64_t>>>());
   }
 }
@@ -151,7 +142,7 @@ TEST_CASE("models: stateful models' parameters are Python's state_dict keys, and
           "[python][models][stateful]") {
   for (const auto& c : manifest()["cases"]) {
     INFO(c["case"].get<std::string>());
-    auto m = python_initialised(c);
+    auto m = python_initialised_stateful(c);
     std::vector<std::string> keys, buffers, saved;
     for (const auto& item : m.module->named_parameters()) keys.push_back(item.key());
     for (const auto& item : m.module->named_buffers()) buffers.push_back(item.key());
@@ -171,7 +162,7 @@ TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-si
   for (const auto& c : manifest()["cases"]) {
     const auto name = c["case"].get<std::string>();
     INFO(name);
-    auto m = python_initialised(c);
+    auto m = python_initialised_stateful(c);
     // The exporter runs on one thread; so does this, so that no sum is cut differently (the
     // LSTM's gradients differ in the last bits otherwise, and Adam at lr 1e-2 magnifies them).
     const ScopedThreads one_thread({1, -1});
@@ -196,17 +187,17 @@ TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-si
         INFO(item.key());
         const auto g = test::max_abs_diff(item.value().grad(), ref.at("grad." + item.key()));
         const auto w = test::max_abs_diff(item.value(), ref.at("updated." + item.key()));
-        CHECK(g <= kTolerance);
-        CHECK(w <= kTolerance);
+        CHECK(g <= test::kParityTolerance);
+        CHECK(w <= test::kParityTolerance);
         grad_diff = std::max(grad_diff, g);
         weight_diff = std::max(weight_diff, w);
       }
     }
-    CHECK(report("4 batches: outputs", name, out_diff) <= kTolerance);
-    CHECK(report("4 batches: losses", name, loss_diff) <= kTolerance);
-    CHECK(report("4 batches: states", name, h_diff) <= kTolerance);
-    report("4 Adam steps: gradients", name, grad_diff);
-    report("4 Adam steps: updated weights", name, weight_diff);
+    CHECK(test::report("4 batches: outputs", name, out_diff) <= test::kParityTolerance);
+    CHECK(test::report("4 batches: losses", name, loss_diff) <= test::kParityTolerance);
+    CHECK(test::report("4 batches: states", name, h_diff) <= test::kParityTolerance);
+    test::report("4 Adam steps: gradients", name, grad_diff);
+    test::report("4 Adam steps: updated weights", name, weight_diff);
 
     m.module->eval();
     torch::NoGradGuard no_grad;
@@ -216,7 +207,7 @@ TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-si
       eval_diff = std::max(eval_diff, test::max_abs_diff(m.model->forward(ref.at("xs")), ref.at("out")));
       eval_diff = std::max(eval_diff, state_diff(*m.model, ref));
     }
-    CHECK(report("eval (8, 1) windows", name, eval_diff) <= kTolerance);
+    CHECK(test::report("eval (8, 1) windows", name, eval_diff) <= test::kParityTolerance);
   }
 }
 
@@ -348,7 +339,7 @@ TEST_CASE("registry: the stateful models by their CLI names are the notebook's c
     torch::NoGradGuard no_grad;
     const auto cs = torch::randint(0, 56, {bptt, bs}, torch::kInt64);
     const auto out = built.forward(cs);
-    CHECK(out.sizes().vec() == shape_of(shapes["models"][kClasses[i]]["output"]));
+    CHECK(out.sizes().vec() == test::shape_of(shapes["models"][kClasses[i]]["output"]));
     CHECK(state_shapes(*built.stateful) == shapes["models"][kClasses[i]]["state"].get<std::vector<std::vector<int64_t>>>());
     const auto y = torch::randint(0, 56, {bptt * bs}, torch::kInt64);
     CHECK(lesson_loss(spec.loss, out, y).item<double>() == torch::nll_loss(out, y).item<double>());

@@ -39,6 +39,23 @@ inline std::vector<std::string> train_args(const std::filesystem::path& text, co
   return args;
 }
 
+// char-rnn on 20000 characters, batches of 64: 250 training batches per epoch, two fit calls of
+// one epoch each; a few seconds in all. The resume and device tests interrupt and move it.
+inline const std::vector<std::string> kTwoFitRun{"--model", "char-rnn", "--n-hidden", "64",          "--bs",
+                                                 "64",      "--seed",   "7",          "--max-chars", "20000",
+                                                 "--fit",   "1@3e-3",   "--fit",      "1@1e-3"};
+
+inline std::filesystem::path two_fit_corpus(const std::filesystem::path& dir) {
+  const auto path = dir / "text.txt";
+  if (!std::filesystem::exists(path)) write_file(path, synthetic_text(24000, 3));
+  return path;
+}
+
+inline std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
 // A small trained run (a few hundred milliseconds of training) to sample from.
 inline std::filesystem::path tiny_run(const std::filesystem::path& dir, const std::string& text,
                                       const std::string& model = "char-rnn", const std::string& n_hidden = "16") {

@@ -16,21 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// char-rnn on 20000 characters, batches of 64: 250 batches per epoch, two fit calls.
-const std::vector<std::string> kRun{"--model", "char-rnn", "--n-hidden", "64", "--bs", "64", "--seed", "7",
-                                    "--max-chars", "20000", "--fit", "1@3e-3", "--fit", "1@1e-3"};
-
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
-
-fs::path corpus(const fs::path& dir) {
-  const auto path = dir / "text.txt";
-  if (!fs::exists(path)) write_file(path, synthetic_text(24000, 3));
-  return path;
-}
-
 // The (trn_loss, val_loss) of each epochs.csv row.
 std::vector<std::pair<double, double>> epoch_losses(const fs::path& run) {
   std::vector<std::pair<double, double>> out;
@@ -56,7 +41,8 @@ void expect_close_losses(const fs::path& reference, const fs::path& run, double 
 fs::path interrupted_and_resumed(const fs::path& dir, const std::string& name, const std::string& from,
                                  const std::string& to) {
   const auto out = dir / name;
-  CliProcess p(train_args(corpus(dir), out, with(kRun, {"--device", from, "--metrics-every", "1"})), dir, name);
+  CliProcess p(train_args(two_fit_corpus(dir), out, with(kTwoFitRun, {"--device", from, "--metrics-every", "1"})), dir,
+               name);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!(fs::exists(out / "batches.csv") && csv_rows(out / "batches.csv").size() >= 40)) {
     if (!p.running()) FAIL("charnn ended before step 40: " << p.wait().err);
@@ -102,8 +88,9 @@ TEST_CASE("device: a run on the GPU resumes on the CPU, a CPU run resumes on the
   CHARNN_REQUIRE_CUDA();
   const auto dir = fresh_dir("device-cuda-resume");
   const auto reference = dir / "reference";
-  expect_success(run_cli(train_args(corpus(dir), reference, with(kRun, {"--device", "cuda", "--metrics-every", "1"})),
-                         dir, "reference"));
+  expect_success(run_cli(
+      train_args(two_fit_corpus(dir), reference, with(kTwoFitRun, {"--device", "cuda", "--metrics-every", "1"})), dir,
+      "reference"));
   const auto losses = epoch_losses(reference);
   REQUIRE(losses.size() == 2);
   const auto first_batch = csv_rows(reference / "batches.csv").front();

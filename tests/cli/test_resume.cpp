@@ -19,27 +19,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// 20000 characters, char-rnn, batches of 64: 250 training batches per epoch, two fit calls of
-// one epoch each; a few seconds in all.
-const std::vector<std::string> kRun{"--model", "char-rnn", "--n-hidden", "64", "--bs", "64", "--seed", "7",
-                                    "--max-chars", "20000", "--fit", "1@3e-3", "--fit", "1@1e-3"};
+// kTwoFitRun's training batches per epoch (cli_case.h).
 constexpr int64_t kBatchesPerEpoch = 250;
-
-fs::path corpus(const fs::path& dir) {
-  const auto path = dir / "text.txt";
-  if (!fs::exists(path)) write_file(path, synthetic_text(24000, 3));
-  return path;
-}
-
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
 
 // The uninterrupted run every interrupted one is compared with.
 fs::path reference_run(const fs::path& dir, const std::vector<std::string>& extra = {}) {
   const auto out = dir / "reference";
-  expect_success(run_cli(train_args(corpus(dir), out, with(kRun, extra)), dir, "reference"));
+  expect_success(run_cli(train_args(two_fit_corpus(dir), out, with(kTwoFitRun, extra)), dir, "reference"));
   return out;
 }
 
@@ -97,7 +83,7 @@ CliResult resume(const fs::path& out, const fs::path& dir, const std::vector<std
 TEST_CASE("resume: a saved run's position reads back from its own files, without the corpus", "[cli][resume]") {
   const auto dir = fresh_dir("resume-no-corpus");
   const auto out = reference_run(dir);
-  fs::rename(corpus(dir), dir / "moved.txt");
+  fs::rename(two_fit_corpus(dir), dir / "moved.txt");
   const auto at = read_resume_point(out);
   CHECK(at.fit == 2);
   CHECK(at.epoch == 0);
@@ -111,7 +97,7 @@ TEST_CASE("resume: SIGINT or SIGTERM mid-epoch stops at a batch boundary and res
   const auto reference = reference_run(dir, {"--metrics-every", "5"});
   const auto out = dir / "run";
 
-  CliProcess p(train_args(corpus(dir), out, with(kRun, {"--metrics-every", "5"})), dir, "interrupted");
+  CliProcess p(train_args(two_fit_corpus(dir), out, with(kTwoFitRun, {"--metrics-every", "5"})), dir, "interrupted");
   wait_for_step(p, out, 40);
   p.send(sig);
   const auto r = p.wait();
@@ -146,8 +132,9 @@ TEST_CASE("resume: SIGKILL resumes from the last periodic checkpoint without dup
   const auto out = dir / "run";
   // Killed in the second fit call, well past a checkpoint, so batches.csv holds rows the
   // checkpoint does not know about.
-  CliProcess p(train_args(corpus(dir), out, with(kRun, {"--checkpoint-every", "20", "--metrics-every", "5"})), dir,
-               "killed");
+  CliProcess p(
+      train_args(two_fit_corpus(dir), out, with(kTwoFitRun, {"--checkpoint-every", "20", "--metrics-every", "5"})), dir,
+      "killed");
   wait_for_step(p, out, kBatchesPerEpoch + 55);
   p.send(SIGKILL);
   const auto killed = p.wait();
@@ -172,7 +159,7 @@ TEST_CASE("resume: files are whole at any instant a SIGKILL lands", "[cli][resum
   const auto dir = fresh_dir("resume-kill-anytime");
   const auto out = dir / "run";
   const std::vector<std::string> cadence{"--checkpoint-every", "1", "--metrics-every", "1"};
-  const auto args = train_args(corpus(dir), out, with(kRun, cadence));
+  const auto args = train_args(two_fit_corpus(dir), out, with(kTwoFitRun, cadence));
   int64_t killed_at_steps = 0;
   for (int round = 0; round < 6; ++round) {
     CliProcess p(round == 0 ? args : resume_args(out, cadence), dir, "round" + std::to_string(round));
@@ -208,7 +195,7 @@ TEST_CASE("resume: a non-finite loss stops with its batch and step, keeping the 
   // After one step at 1e37 the logits overflow float, so the loss is infinite or NaN whatever
   // the BLAS does with inf - inf (OpenBLAS gives NaN, the pip wheel's MKL keeps it infinite;
   // at 1e30 the MKL-built LibTorch's losses stay finite).
-  const auto r = run_cli(train_args(corpus(dir), out,
+  const auto r = run_cli(train_args(two_fit_corpus(dir), out,
                                     {"--model", "char-rnn", "--n-hidden", "64", "--bs", "64", "--max-chars", "20000",
                                      "--fit", "1@1e37", "--checkpoint-every", "1"}),
                          dir);
@@ -238,7 +225,7 @@ TEST_CASE("resume: a stateful model's run stopped mid-epoch resumes exactly", "[
                                      "--wd", "1e-5", "--max-chars", "24000", "--fit", "1@1e-2",
                                      "--fit", "2@prev:cos2", "--metrics-every", "5"};
   const auto dir = fresh_dir("resume-stateful");
-  const auto text = corpus(dir);
+  const auto text = two_fit_corpus(dir);
   const auto reference = dir / "reference";
   expect_success(run_cli(train_args(text, reference, run), dir, "reference"));
   const auto out = dir / "run";

@@ -53,7 +53,7 @@ fs::path stateful_run(const fs::path& dir) {
   return run;
 }
 
-CliResult sample(const fs::path& run, const std::string& prompt, std::vector<std::string> extra = {}) {
+CliResult sample_long(const fs::path& run, const std::string& prompt, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"sample", "--checkpoint", run.string(), "--prompt", prompt, "-n", "120"};
   args.insert(args.end(), extra.begin(), extra.end());
   return run_cli(args, run.parent_path(), "sample");
@@ -76,7 +76,7 @@ TEST_CASE("sample, stateful run: the notebook's multinomial by default, --greedy
   const auto run = stateful_run(dir);
   SampleOptions notebook;
   notebook.temperature = 1.0;
-  const auto by_default = sample(run, "The wat");
+  const auto by_default = sample_long(run, "The wat");
   expect_success(by_default);
   CHECK(by_default.err.empty());
   CHECK(by_default.out == library_text(run, "The wat", notebook));
@@ -84,7 +84,7 @@ TEST_CASE("sample, stateful run: the notebook's multinomial by default, --greedy
   CHECK(by_default.out.find('<') == std::string::npos);  // neither <unk> nor <pad>
 
   SampleOptions greedy;
-  const auto greedy_out = sample(run, "The wat", {"--greedy"});
+  const auto greedy_out = sample_long(run, "The wat", {"--greedy"});
   expect_success(greedy_out);
   CHECK(greedy_out.out == library_text(run, "The wat", greedy));
   CHECK(greedy_out.out != by_default.out);
@@ -92,25 +92,26 @@ TEST_CASE("sample, stateful run: the notebook's multinomial by default, --greedy
   SampleOptions cool;
   cool.temperature = 0.5;
   cool.seed = 9;
-  const auto cool_out = sample(run, "The wat", {"--temperature", "0.5", "--seed", "9"});
+  const auto cool_out = sample_long(run, "The wat", {"--temperature", "0.5", "--seed", "9"});
   expect_success(cool_out);
   CHECK(cool_out.out == library_text(run, "The wat", cool));
-  CHECK(sample(run, "The wat", {"--temperature", "0.5", "--seed", "9"}).out == cool_out.out);
+  CHECK(sample_long(run, "The wat", {"--temperature", "0.5", "--seed", "9"}).out == cool_out.out);
 }
 
 TEST_CASE("sample, stateful run: one error line for what cannot be sampled", "[cli][sample][stateful]") {
   const auto dir = fresh_dir("sample-stateful-errors");
   const auto run = stateful_run(dir);
-  expect_error(sample(run, "the \xe2\x82\xac and \xc3\x89"),
+  expect_error(sample_long(run, "the \xe2\x82\xac and \xc3\x89"),
                "prompt: 2 characters are not in the run's vocabulary (after lower-casing): "
                "'\xe2\x82\xac' (U+20AC), '\xc3\x89' (U+00C9)");
-  expect_error(sample(run, ""), "prompt: empty; give at least one character");
-  expect_error(sample(run, "the", {"--temperature", "0"}), "temperature: must be > 0, got 0");
+  expect_error(sample_long(run, ""), "prompt: empty; give at least one character");
+  expect_error(sample_long(run, "the", {"--temperature", "0"}), "temperature: must be > 0, got 0");
   // A language-model run whose config.json lost its vocabulary.
   auto config = read_run_config(run);
   config.itos.clear();
   config.vocab.assign(static_cast<size_t>(config.model.vocab_size), U'a');
   write_run_config(run, config);
-  expect_error(sample(run, "the"), "config.json: char-seq-stateful-lstm is a language model, but the file has no "
-                                   "'itos' (its vocabulary)");
+  expect_error(sample_long(run, "the"),
+               "config.json: char-seq-stateful-lstm is a language model, but the file has no "
+               "'itos' (its vocabulary)");
 }

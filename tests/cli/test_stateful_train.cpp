@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // 30000 characters of about 60 per line: the first 80% of its lines train.
-fs::path corpus(const fs::path& dir) {
+fs::path stateful_corpus(const fs::path& dir) {
   const auto path = dir / "text.txt";
   if (!fs::exists(path)) write_file(path, synthetic_text(30000, 5));
   return path;
@@ -51,8 +51,8 @@ TEST_CASE("stateful: each model trains from the CLI and saves Python's state_dic
             "rnn.bias_ih_l1", "rnn.weight_hh_l0", "rnn.weight_hh_l1", "rnn.weight_ih_l0", "rnn.weight_ih_l1"}});
   const auto dir = fresh_dir(std::string("stateful-") + c.model);
   const auto out = dir / "run";
-  const auto r = run_cli(train_args(corpus(dir), out, {"--model", c.model, "--n-hidden", "32", "--fit", "1@3e-3"}),
-                         dir, "train");
+  const auto r = run_cli(
+      train_args(stateful_corpus(dir), out, {"--model", c.model, "--n-hidden", "32", "--fit", "1@3e-3"}), dir, "train");
   expect_success(r);
   INFO(r.out);
   CHECK_THAT(r.out, Catch::Matchers::StartsWith("[ 0. "));
@@ -62,7 +62,7 @@ TEST_CASE("stateful: each model trains from the CLI and saves Python's state_dic
   CHECK(config.at("bs") == 64);
   CHECK(config.at("n_hidden") == 32);
   // Fewer lines than the lesson's 7998: the first 80% of them train.
-  const auto text = read_file(corpus(dir));
+  const auto text = read_file(stateful_corpus(dir));
   const auto lines = std::count(text.begin(), text.end(), '\n') + (text.back() == '\n' ? 0 : 1);
   CHECK(config.at("trn_lines") == lines * 4 / 5);
   const auto itos = config.at("itos").get<std::vector<std::string>>();
@@ -74,7 +74,7 @@ TEST_CASE("stateful: each model trains from the CLI and saves Python's state_dic
   // The saved position reads back from the run's own files, without the text: an epoch ends
   // when the rows run out, so at most len(trn_dl) steps.
   const auto batches = config.at("trn_dl").at("batches").get<int64_t>();
-  fs::rename(corpus(dir), dir / "moved.txt");
+  fs::rename(stateful_corpus(dir), dir / "moved.txt");
   const auto at = read_resume_point(out);
   CHECK(at.fit == 1);
   CHECK(at.step > 0);
@@ -85,9 +85,9 @@ TEST_CASE("stateful: CosAnneal from the previous rate, weight decay, cyc_N.pt at
   const auto dir = fresh_dir("stateful-cos");
   const auto out = dir / "run";
   // len(trn_dl) is about 45 here: the first cycle of the 2-epoch CosAnneal ends inside it.
-  expect_success(run_cli(train_args(corpus(dir), out,
-                                    {"--model", "char-seq-stateful-lstm", "--n-hidden", "32", "--wd", "1e-5",
-                                     "--fit", "1@1e-2", "--fit", "2@prev:cos2"}),
+  expect_success(run_cli(train_args(stateful_corpus(dir), out,
+                                    {"--model", "char-seq-stateful-lstm", "--n-hidden", "32", "--wd", "1e-5", "--fit",
+                                     "1@1e-2", "--fit", "2@prev:cos2"}),
                          dir, "train"));
   std::ifstream in(out / "config.json");
   const auto config = nlohmann::json::parse(in);

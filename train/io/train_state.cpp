@@ -52,7 +52,7 @@ struct ModelDigest {
   bool operator==(const ModelDigest& o) const { return bytes == o.bytes && crc32 == o.crc32; }
 };
 
-ModelDigest digest_of(const std::string& bytes) {
+ModelDigest model_digest_of(const std::string& bytes) {
   return {static_cast<int64_t>(bytes.size()),
           crc32(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())};
 }
@@ -308,11 +308,11 @@ void settle_model_file(const fs::path& dir, const Fields& state) {
   const ModelDigest want{ref.integer("bytes"), ref.integer("crc32")};
   const auto model = dir / kModelFile, pending = dir / kPendingModelFile;
   std::error_code ec;
-  if (fs::is_regular_file(model, ec) && digest_of(read_whole_file(model, "a checkpoint")) == want) {
+  if (fs::is_regular_file(model, ec) && model_digest_of(read_whole_file(model, "a checkpoint")) == want) {
     fs::remove(pending, ec);
     return;
   }
-  if (fs::is_regular_file(pending, ec) && digest_of(read_whole_file(pending, "a checkpoint")) == want) {
+  if (fs::is_regular_file(pending, ec) && model_digest_of(read_whole_file(pending, "a checkpoint")) == want) {
     rename_atomically(pending, model);
     return;
   }
@@ -330,7 +330,7 @@ void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch:
   for (const auto& item : model.named_parameters()) weights.insert(item.key(), item.value());
   for (const auto& item : model.named_buffers()) weights.insert(item.key(), item.value());
   const auto model_bytes = torch_save(c10::IValue(weights), TorchSaveOptions{true});
-  const auto digest = digest_of(model_bytes);
+  const auto digest = model_digest_of(model_bytes);
   write_file_atomically(dir / kPendingModelFile, model_bytes);
 
   auto model_ref = new_dict();
