@@ -16,6 +16,7 @@
 #include "train/cos_anneal.h"
 #include "train/io/checkpoint.h"
 #include "train/lm_fit.h"
+#include "train/threads.h"
 
 using namespace charnn;
 
@@ -44,7 +45,7 @@ Tolerance tolerance(const std::string& name) {
   return name == "char-seq-stateful-lstm" ? Tolerance{2e-5, 1e-3} : Tolerance{1e-6, 1e-5};
 }
 
-void check_trajectory(const std::string& name) {
+void check_lm_trajectory(const std::string& name) {
   const auto tol = tolerance(name);
   const auto dir = std::filesystem::path(CHARNN_BINARY_DIR) / "reference" / "stateful_trajectory" / name;
   std::ifstream in(dir / "trajectory.json");
@@ -70,8 +71,7 @@ void check_trajectory(const std::string& name) {
                          torch::optim::AdamOptions(lr).weight_decay(ref.at("weight_decay").get<double>()));
 
   // The twin runs on one thread; so does this, so that no sum is cut differently.
-  const int threads = torch::get_num_threads();
-  torch::set_num_threads(1);
+  const ScopedThreads one_thread({1, -1});
   torch::manual_seed(ref.at("dropout_seed").get<uint64_t>());
   RecordBatches record(opt);
   auto rows = fit(model, md, ref.at("constant_epochs").get<int64_t>(), opt, {&record}).state.rows;
@@ -80,7 +80,6 @@ void check_trajectory(const std::string& name) {
                         [&](int64_t c) { cycle_ends.emplace_back(record.losses.size(), c); });
   const auto cos_rows = fit(model, md, ref.at("cos_epochs").get<int64_t>(), opt, {&record, &cos}).state.rows;
   rows.insert(rows.end(), cos_rows.begin(), cos_rows.end());
-  torch::set_num_threads(threads);
 
   const auto losses = ref.at("losses").get<std::vector<double>>();
   const auto rates = ref.at("rates").get<std::vector<double>>();
@@ -130,6 +129,6 @@ void check_trajectory(const std::string& name) {
 TEST_CASE("stateful trajectory parity with the Python twin", "[python][trajectory][stateful]") {
   for (const char* name :
        {"char-seq-stateful-rnn", "char-seq-stateful-rnn2", "char-seq-stateful-gru", "char-seq-stateful-lstm"}) {
-    SECTION(name) { check_trajectory(name); }
+    SECTION(name) { check_lm_trajectory(name); }
   }
 }
