@@ -375,7 +375,7 @@ class Bench {
     for (int64_t k = 0; k < 16; ++k) {
       batches.push_back({lm_data_.slice(0, 8 * k, 8 * k + 8), lm_data_.slice(0, 8 * k + 1, 8 * k + 9).reshape({-1})});
     }
-    auto& s = lm_subjects_.emplace(name, LmSubject{std::move(model), std::move(opt), std::move(batches)}).first->second;
+    auto& s = lm_subjects_.emplace(name, LmSubject{std::move(model), std::move(opt), std::move(batches), nullptr}).first->second;
     if (variant == "sharded") {
       s.sharded = std::make_unique<charnn::bench::ShardedLmStep>(config, s.model, charnn::resolve_shards(0));
     }

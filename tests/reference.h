@@ -88,7 +88,10 @@ inline ProcessResult run_python(const std::string& script, const std::vector<std
   require_torch_python();
   std::string cmd = shell_quote(torch_python()) + " " +
                     shell_quote((std::filesystem::path(CHARNN_SOURCE_DIR) / "notebooks-ref" / script).string());
-  for (const auto& a : args) cmd += " " + shell_quote(a);
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += shell_quote(a);
+  }
   cmd += " 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
   REQUIRE(pipe);

@@ -171,11 +171,12 @@ TEST_CASE("sharded step: parameters that share a gradient tensor", "[train][shar
   };
   torch::manual_seed(3);
   auto module = std::make_shared<Shared>();
-  LessonModel model{{}, module, [module](const torch::Tensor& xs) {
-                      const auto logits = (module->w + module->v).expand({xs.size(1), 5}) * xs[0].unsqueeze(1).to(torch::kFloat);
-                      return torch::log_softmax(logits, 1);
-                    },
-                    nullptr};
+  LessonModel model;
+  model.module = module;
+  model.forward = [module](const torch::Tensor& xs) {
+    const auto logits = (module->w + module->v).expand({xs.size(1), 5}) * xs[0].unsqueeze(1).to(torch::kFloat);
+    return torch::log_softmax(logits, 1);
+  };
   const Batch batch{torch::arange(1, 9).view({1, 8}), torch::tensor({0, 1, 2, 3, 4, 0, 1, 2})};
   ShardedStep plain(1), sharded(2);
   plain.loss_and_grads(model, LossKind::Nll, batch, torch::kCPU);
