@@ -15,8 +15,10 @@ torch::Tensor CharSeqRnnImpl::forward(const torch::Tensor& cs) {
   auto h = torch::zeros({1, bs, n_hidden}, e->weight.options());
   auto inp = e(cs);
   auto [outp, h_n] = rnn(inp, h);
-  // Python's nn.Linear, i.e. torch::linear: on a 3-D input the C++ module adds the bias after
-  // the product, which rounds differently where the BLAS folds it in (MKL, in the pip wheel).
+  // Python's nn.Linear, i.e. torch::linear: on a 3-D input the C++ module multiplies and then adds
+  // the bias, PyTorch folds the input into one addmm that adds it inside the product; the two
+  // round differently once the BLAS splits the inner dimension (OpenBLAS at n_hidden 512) or
+  // where it folds the bias in (MKL, in the pip wheel).
   return torch::log_softmax(torch::linear(outp, l_out->weight, l_out->bias), -1);
 }
 

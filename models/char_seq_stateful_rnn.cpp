@@ -17,7 +17,8 @@ torch::Tensor CharSeqStatefulRnnImpl::forward(const torch::Tensor& cs) {
   if (h.size(1) != bs) init_hidden(bs);
   auto [outp, new_h] = rnn(e(cs), h);
   h = repackage_var(new_h);
-  return torch::log_softmax(l_out(outp), -1).view({-1, vocab_size});
+  // torch::linear, as in CharSeqRnn: what Python's nn.Linear computes on a 3-D input.
+  return torch::log_softmax(torch::linear(outp, l_out->weight, l_out->bias), -1).view({-1, vocab_size});
 }
 
 void CharSeqStatefulRnnImpl::init_hidden(int64_t bs) { h = torch::zeros({1, bs, n_hidden}, e->weight.options()); }

@@ -21,7 +21,8 @@ torch::Tensor CharSeqStatefulRnn2Impl::forward(const torch::Tensor& cs) {
     o = rnn(e(c), o);
     outp.push_back(o);
   }
-  auto out = l_out(torch::stack(outp));
+  // torch::linear, as in CharSeqRnn: what Python's nn.Linear computes on a 3-D input.
+  auto out = torch::linear(torch::stack(outp), l_out->weight, l_out->bias);
   h = repackage_var(o);
   return torch::log_softmax(out, -1).view({-1, vocab_size});
 }
