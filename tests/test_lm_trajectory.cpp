@@ -12,6 +12,7 @@
 
 #include "data/language_model_data.h"
 #include "data/lesson_data.h"
+#include "reference.h"
 #include "support.h"
 #include "train/cos_anneal.h"
 #include "train/io/checkpoint.h"
@@ -35,7 +36,7 @@ struct RecordBatches : FitObserver {
 // All four reproduce the twin exactly (the LSTM since its l_out computes as Python's nn.Linear:
 // models/char_seq_rnn.cpp says why); the bounds leave room for nothing but a last-place
 // difference, and a wrong dropout mask, weight decay or rate moves the losses by 1e-2 or more.
-constexpr double kLossTolerance = 1e-6, kWeightTolerance = 1e-5;
+constexpr double kWeightTolerance = 1e-5;
 
 void check_lm_trajectory(const std::string& name) {
   const auto dir = std::filesystem::path(CHARNN_BINARY_DIR) / "reference" / "stateful_trajectory" / name;
@@ -82,7 +83,7 @@ void check_lm_trajectory(const std::string& name) {
     worst_rate = std::max(worst_rate, std::abs(record.rates[i] - rates[i]) / rates[i]);
   }
   INFO(name << ": " << losses.size() << " steps, worst loss difference " << worst);
-  CHECK(worst <= kLossTolerance);
+  CHECK(worst <= test::kParityTolerance);
   CHECK(worst_rate <= 1e-12);
   CHECK(std::abs(cos.last_lr() - ref.at("last_lr").get<double>()) <= 1e-12 * ref.at("last_lr").get<double>());
   const auto ends = ref.at("cycle_ends");
@@ -95,8 +96,8 @@ void check_lm_trajectory(const std::string& name) {
   REQUIRE(rows.size() == ref_rows.size());
   for (size_t e = 0; e < rows.size(); ++e) {
     CHECK(rows[e].epoch == ref_rows[e][0].get<int64_t>());
-    CHECK(std::abs(rows[e].trn_loss - ref_rows[e][1].get<double>()) <= kLossTolerance);
-    CHECK(std::abs(rows[e].val_loss - ref_rows[e][2].get<double>()) <= kLossTolerance);
+    CHECK(std::abs(rows[e].trn_loss - ref_rows[e][1].get<double>()) <= test::kParityTolerance);
+    CHECK(std::abs(rows[e].val_loss - ref_rows[e][2].get<double>()) <= test::kParityTolerance);
   }
   // The numpy stream ends where Python's does, in np.random.get_state()'s terms.
   const auto np_state = md.np_random->state();
