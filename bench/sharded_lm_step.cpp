@@ -13,7 +13,6 @@ ShardedLmStep::ShardedLmStep(const ModelConfig& config, LessonModel& main, int s
     replica.module->train(main.module->is_training());
     replicas_.push_back(std::move(replica));
   }
-  one_thread_per_shard_.emplace(ThreadSettings{1, 1});
   pool_ = std::make_unique<ShardPool>(shards);
 }
 
@@ -38,7 +37,12 @@ double ShardedLmStep::loss_and_grads(const LmBatch& batch) {
     });
     begin += cols;
   }
-  pool_->run(jobs);
+  {
+    // Each shard's thread is one of the cores, but only while the shards run: held for the
+    // object's life, one BLAS thread also slowed every plain step the bench timed beside it.
+    ScopedThreads one_thread_per_shard({1, 1});
+    pool_->run(jobs);
+  }
   auto params = main_.module->parameters();
   double total = 0.0;
   for (const auto l : losses) total += l;

@@ -12,7 +12,6 @@
 #include <torch/torch.h>
 
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "data/language_model_data.h"
@@ -34,7 +33,6 @@ class ShardedLmStep {
  private:
   LessonModel& main_;
   std::vector<LessonModel> replicas_;
-  std::optional<ScopedThreads> one_thread_per_shard_;
   std::unique_ptr<ShardPool> pool_;
 };
 
