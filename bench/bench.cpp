@@ -51,6 +51,7 @@
 #include "train/generate/generate.h"
 #include "train/loss.h"
 #include "train/sharded_step.h"
+#include "train/adam.h"
 #include "train/threads.h"
 #include "data/lesson_data.h"
 
@@ -369,7 +370,7 @@ class Bench {
     model.module->train();
     // The notebook's optimizers: Adam at 1e-3, and for the LSTM LayerOptimizer(optim.Adam, m, 1e-2, 1e-5).
     const bool lstm = base == "char-seq-stateful-lstm";
-    auto opt = std::make_unique<torch::optim::Adam>(
+    auto opt = std::make_unique<charnn::Adam>(
         model.module->parameters(), torch::optim::AdamOptions(lstm ? 1e-2 : 1e-3).weight_decay(lstm ? 1e-5 : 0.0));
     std::vector<charnn::LmBatch> batches;
     for (int64_t k = 0; k < 16; ++k) {
@@ -397,7 +398,7 @@ class Bench {
     const auto cs = charnn::default_window(spec.layout);
     auto data = charnn::lesson_data(corpus_, spec.layout, cs);
     // The lesson's optimizer: optim.Adam(m.parameters(), 1e-2), defaults otherwise.
-    auto opt = std::make_unique<torch::optim::Adam>(model.module->parameters(), torch::optim::AdamOptions(1e-2));
+    auto opt = std::make_unique<charnn::Adam>(model.module->parameters(), torch::optim::AdamOptions(1e-2));
     std::vector<charnn::Batch> batches;
     const auto order = data.trn_dl.epoch_order();
     for (int64_t i = 0; i < std::min<int64_t>(16, data.trn_dl.num_batches() - 1); ++i) {

@@ -18,6 +18,7 @@
 #include "train/io/checkpoint.h"
 #include "train/lm_fit.h"
 #include "train/threads.h"
+#include "train/adam.h"
 
 using namespace charnn;
 
@@ -59,7 +60,7 @@ void check_lm_trajectory(const std::string& name) {
   auto model = make_model(config);
   load_state_dict(*model.module, dir / "init.pt");
   const double lr = ref.at("lr").get<double>();
-  torch::optim::Adam opt(model.module->parameters(),
+  Adam opt(model.module->parameters(),
                          torch::optim::AdamOptions(lr).weight_decay(ref.at("weight_decay").get<double>()));
 
   // The twin runs on one thread; so does this, so that no sum is cut differently.

@@ -15,6 +15,7 @@
 #include "support.h"
 #include "train/io/checkpoint.h"
 #include "train/loss.h"
+#include "train/adam.h"
 
 using namespace charnn;
 using nlohmann::json;
@@ -125,7 +126,7 @@ TEST_CASE("models: one Adam step from Python's weights: loss, gradients, weights
     const auto grads = test::reference_file(test_case, "grad");
     const auto updated = test::reference_file(test_case, "updated");
 
-    torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(test_case["lr"].get<double>()));
+    Adam opt(model.module->parameters(), torch::optim::AdamOptions(test_case["lr"].get<double>()));
     auto out = model.forward(ref.at("xs"));
     opt.zero_grad();
     auto loss = lesson_loss(find_model(test_case["model"].get<std::string>()).loss, out, ref.at("y"));

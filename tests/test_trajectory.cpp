@@ -13,6 +13,7 @@
 #include "train/threads.h"
 #include "support.h"
 #include "data/lesson_data.h"
+#include "train/adam.h"
 
 using namespace charnn;
 
@@ -42,7 +43,7 @@ void check_trajectory(const std::string& name) {
   auto md = lesson_data(corpus, spec.layout, cs, 512, ref.at("seed").get<uint64_t>());
   auto model = make_model(config);
   load_state_dict(*model.module, dir / "init.pt");
-  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(ref.at("lr").get<double>()));
+  Adam opt(model.module->parameters(), torch::optim::AdamOptions(ref.at("lr").get<double>()));
   // The reference runs on one thread; so does this, so that no sum is cut differently (on
   // LibTorch 2.x the pool's split moves char-rnn by 1e-7, and identity init at lr 1e-2
   // magnifies that to 4e-3 in 64 steps).

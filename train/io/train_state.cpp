@@ -4,12 +4,11 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
-#include <sstream>
 #include <string>
-#include <type_traits>
 
 #include "common/error.h"
 #include "common/file.h"
+#include "train/adam.h"
 #include "train/io/atomic_file.h"
 #include "train/io/checkpoint.h"
 #include "train/io/torch_save.h"
@@ -26,23 +25,8 @@ Dict new_dict() { return Dict(c10::StringType::get(), c10::AnyType::get()); }
 constexpr const char* kPendingModelFile = "model.pt.next";
 constexpr int64_t kFormatVersion = 1;
 
-// The optimizer's state map is keyed by the parameter's TensorImpl: as a pointer printed to a
-// string up to LibTorch 2.1, as the pointer itself since. Both through the public state().
-template <typename Key>
-Key state_key(const torch::Tensor& p) {
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream s;
-    s << p.unsafeGetTensorImpl();
-    return s.str();
-  } else {
-    return p.unsafeGetTensorImpl();
-  }
-}
-
-using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
-
 torch::optim::AdamParamState* adam_state(torch::optim::Adam& opt, const torch::Tensor& p) {
-  const auto it = opt.state().find(state_key<StateKey>(p));
+  const auto it = opt.state().find(optimizer_state_key(p));
   return it == opt.state().end() ? nullptr : static_cast<torch::optim::AdamParamState*>(it->second.get());
 }
 
@@ -201,7 +185,7 @@ void read_optimizer(const Fields& state, const torch::nn::Module& model, torch::
       moments.problem(fmt::format("the moments of '{}' have shape {}, the parameter {}", name,
                                   shape_string(s->exp_avg()), shape_string(p)));
     }
-    opt.state()[state_key<StateKey>(p)] = std::move(s);
+    opt.state()[optimizer_state_key(p)] = std::move(s);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "data/layouts.h"
 #include "data/loader.h"
 #include "data/split.h"
+#include "train/adam.h"
 #include "train/io/atomic_file.h"
 #include "train/io/checkpoint.h"
 #include "train/io/metrics.h"
@@ -148,9 +149,10 @@ void record_trn_dl(RunConfig& config, int64_t batches, int64_t rows) {
   config.trn_rows = rows;
 }
 
-// LayerOptimizer(optim.Adam, m, lr, wd): one parameter group, coupled L2 weight decay.
+// LayerOptimizer(optim.Adam, m, lr, wd): one parameter group, coupled L2 weight decay, torch's
+// update bit for bit (train/adam.h).
 std::unique_ptr<torch::optim::Adam> layer_optimizer(LessonModel& model, const RunConfig& config) {
-  return std::make_unique<torch::optim::Adam>(
+  return std::make_unique<Adam>(
       model.module->parameters(), torch::optim::AdamOptions(config.schedule.at(0).lr).weight_decay(config.wd));
 }
 
