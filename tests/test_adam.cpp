@@ -60,6 +60,7 @@ TEST_CASE("Adam: charnn's two-pass update is torch::optim::Adam's bit for bit", 
       for (size_t i = 0; i < ours.size(); ++i) {
         INFO("parameter of " << ours[i].numel() << " values");
         CHECK(same_bits(ours[i], theirs[i]));
+        CHECK(ours[i]._version() == theirs[i]._version());  // autograd sees the change as LibTorch's
         CHECK(state_of(opt, ours[i]).step() == state_of(reference, theirs[i]).step());
         CHECK(same_bits(state_of(opt, ours[i]).exp_avg(), state_of(reference, theirs[i]).exp_avg()));
         CHECK(same_bits(state_of(opt, ours[i]).exp_avg_sq(), state_of(reference, theirs[i]).exp_avg_sq()));

@@ -150,6 +150,8 @@ void update(const torch::Tensor& p, torch::optim::AdamParamState& s, const torch
   }
   const auto root = s.exp_avg_sq().sqrt();
   parameter(p.data_ptr<float>(), m, root.data_ptr<float>(), n, c);
+  // As addcdiv_ would: a graph that saved the old weights must fail its backward, not use the new.
+  torch::autograd::impl::bump_version(p);
 }
 
 void fused_step(torch::optim::Adam& opt, AdamKernel kernel) {
