@@ -48,10 +48,10 @@
 #include "models/char_rnn.h"
 #include "models/char_seq_rnn.h"
 #include "models/registry.h"
+#include "train/adam.h"
 #include "train/generate/generate.h"
 #include "train/loss.h"
 #include "train/sharded_step.h"
-#include "train/adam.h"
 #include "train/threads.h"
 #include "data/lesson_data.h"
 

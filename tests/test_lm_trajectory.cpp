@@ -14,11 +14,11 @@
 #include "data/lesson_data.h"
 #include "reference.h"
 #include "support.h"
+#include "train/adam.h"
 #include "train/cos_anneal.h"
 #include "train/io/checkpoint.h"
 #include "train/lm_fit.h"
 #include "train/threads.h"
-#include "train/adam.h"
 
 using namespace charnn;
 
@@ -61,7 +61,7 @@ void check_lm_trajectory(const std::string& name) {
   load_state_dict(*model.module, dir / "init.pt");
   const double lr = ref.at("lr").get<double>();
   Adam opt(model.module->parameters(),
-                         torch::optim::AdamOptions(lr).weight_decay(ref.at("weight_decay").get<double>()));
+           torch::optim::AdamOptions(lr).weight_decay(ref.at("weight_decay").get<double>()));
 
   // The twin runs on one thread; so does this, so that no sum is cut differently.
   const ScopedThreads one_thread({1, -1});

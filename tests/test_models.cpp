@@ -13,9 +13,9 @@
 #include "models/registry.h"
 #include "reference.h"
 #include "support.h"
+#include "train/adam.h"
 #include "train/io/checkpoint.h"
 #include "train/loss.h"
-#include "train/adam.h"
 
 using namespace charnn;
 using nlohmann::json;

@@ -14,11 +14,11 @@
 #include "models/registry.h"
 #include "models/stateful.h"
 #include "reference.h"
+#include "train/adam.h"
 #include "train/io/checkpoint.h"
 #include "train/io/run_config.h"
 #include "train/loss.h"
 #include "train/threads.h"
-#include "train/adam.h"
 
 using namespace charnn;
 using Catch::Matchers::Contains;
@@ -168,7 +168,7 @@ TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-si
     // LSTM's gradients differ in the last bits otherwise, and Adam at lr 1e-2 magnifies them).
     const ScopedThreads one_thread({1, -1});
     Adam opt(m.module->parameters(), torch::optim::AdamOptions(c["lr"].get<double>())
-                                                       .weight_decay(c["weight_decay"].get<double>()));
+                                         .weight_decay(c["weight_decay"].get<double>()));
     // The exporter reseeds torch's global generator here; the LSTM's dropout draws from it.
     torch::manual_seed(manifest()["dropout_seed"].get<uint64_t>());
     m.module->train();

@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "data/split.h"
+#include "train/adam.h"
 #include "train/io/checkpoint.h"
 #include "train/fit.h"
 #include "train/threads.h"
 #include "support.h"
 #include "data/lesson_data.h"
-#include "train/adam.h"
 
 using namespace charnn;
 
