@@ -12,15 +12,17 @@
 
 #include "common/console.h"
 #include "common/limits.h"
+#include "common/test_hold.h"
 #include "models/registry.h"
 #include "train/io/atomic_file.h"
-#include "train/io/run_lock.h"
-#include "train/io/run_replacement.h"
+#include "train/io/run_files.h"
+#include "train/io/train_state.h"
 #include "data/text_field.h"
 #include "train/generate/generate.h"
 #include "train/generate/stateful_generate.h"
 #include "train/run/lesson.h"
 #include "train/report.h"
+#include "train/run/run_directory.h"
 #include "train/run/session.h"
 
 namespace charnn::cli {
@@ -31,26 +33,6 @@ std::atomic<bool> g_in_fit{false};
 namespace {
 
 namespace fs = std::filesystem;
-
-// Creates dir if needed and proves it writable; returns whether it was created here.
-bool check_writable_dir(const std::string& dir, const char* flag) {
-  std::error_code ec;
-  const bool existed = fs::exists(dir, ec);
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) {
-    throw InputError(fmt::format("{} {}: cannot create directory ({})", flag, dir, ec.message()));
-  }
-  const auto probe = fs::path(dir) / ".charnn-write-test";
-  if (!std::ofstream(probe)) throw InputError(fmt::format("{} {}: directory is not writable", flag, dir));
-  fs::remove(probe);
-  return !existed;
-}
-
-// A run that fails before writing anything leaves no empty directory behind.
-void remove_if_empty(const std::string& dir) {
-  std::error_code ec;
-  if (fs::is_empty(dir, ec) && !ec) fs::remove(dir, ec);
-}
 
 torch::Device parse_device(const std::string& name) {
   if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
@@ -80,50 +62,6 @@ int report_stop(const SessionResult& r, const std::string& out) {
 
 }  // namespace
 
-FitCall parse_fit(const std::string& spec) {
-  const auto at = spec.find('@');
-  const auto colon = spec.find(':');
-  const auto lr_end = colon == std::string::npos ? spec.size() : colon;
-  const auto malformed = [&spec] {
-    return InputError(fmt::format("--fit {}: expected EPOCHS@LR, e.g. 4@1e-3, or EPOCHS@LR:cosM (CosAnneal, LR "
-                                  "may be 'prev'), e.g. 15@1e-2:cos2",
-                                  spec));
-  };
-  FitCall call{0, 0};
-  try {
-    size_t used_e = 0, used_lr = 0;
-    if (at == std::string::npos || at > lr_end) throw std::invalid_argument("no @");
-    call.epochs = std::stoll(spec.substr(0, at), &used_e);
-    if (used_e != at) throw std::invalid_argument("trailing characters");
-    const auto lr = spec.substr(at + 1, lr_end - at - 1);
-    if (lr == "prev") {
-      call.lr_from_previous = true;
-    } else {
-      call.lr = std::stod(lr, &used_lr);
-      if (used_lr != lr.size()) throw std::invalid_argument("trailing characters");
-    }
-  } catch (const std::logic_error&) {
-    throw malformed();
-  }
-  if (colon != std::string::npos) {
-    const auto kind = spec.substr(colon + 1);
-    if (kind.rfind("cos", 0) != 0) throw malformed();
-    call.kind = FitCall::Kind::CosAnneal;
-    call.cycle_mult = 1;  // fastai's default
-    if (kind.size() > 3) {
-      const auto digits = kind.substr(3);
-      if (digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) throw malformed();
-      call.cycle_mult = std::stoll(digits);
-      if (call.cycle_mult < 1) throw InputError(fmt::format("--fit {}: the cycle multiplier must be >= 1", spec));
-    }
-  }
-  if (call.epochs < 1) throw InputError(fmt::format("--fit {}: epochs must be >= 1", spec));
-  if (!call.lr_from_previous && (!(call.lr > 0) || !std::isfinite(call.lr))) {
-    throw InputError(fmt::format("--fit {}: learning rate must be a finite number > 0", spec));
-  }
-  return call;
-}
-
 // The corpus that comes with charnn is share/charnn/nietzsche.txt beside its bin/ directory
 // (in a build directory, a link to the source tree's data/), so an installed charnn needs
 // no source tree. The link is resolved: config.json names the file itself.
@@ -137,6 +75,15 @@ std::string resolve_text(const std::string& flag) {
     if (!ec) return beside.string();
   }
   return "data/nietzsche.txt";
+}
+
+// What the run left in its directory, for the last line: the files there, and nothing else.
+std::string saved_files(const fs::path& dir) {
+  std::string list;
+  for (const auto& name : run_files(dir)) {
+    if (name != kPendingModelFile) list += (list.empty() ? "" : ", ") + name;
+  }
+  return list;
 }
 
 int run_train(TrainArgs a) {
@@ -156,6 +103,11 @@ int run_train(TrainArgs a) {
     } catch (const std::invalid_argument& e) {
       throw InputError(fmt::format("--model: {}", e.what()));
     }
+    if (a.run.trn_lines > 0 && !spec->is_stateful()) {
+      throw InputError(fmt::format("--trn-lines {}: {} trains on windows of the whole text; only the stateful "
+                                   "models split the text by lines",
+                                   a.run.trn_lines, spec->name));
+    }
     a.run.bs = a.bs > 0 ? a.bs : spec->is_stateful() ? 64 : 512;
     a.run.model.n_hidden = a.n_hidden > 0 ? a.n_hidden : spec->lesson_n_hidden;
     if (a.fits.empty()) a.fits.push_back("1@1e-3");
@@ -163,40 +115,34 @@ int run_train(TrainArgs a) {
     // Absolute, so that --resume finds the text from any working directory.
     a.run.text = fs::absolute(resolve_text(a.run.text)).lexically_normal().string();
     check_shards(a.run.shards);
-    check_model_fits(a.run.model.n_fac, a.run.model.n_hidden, std::max<int64_t>(a.run.window, 8), a.run.bs);
-    if (!a.force && holds_run(a.out)) {
-      throw InputError(fmt::format("--out {}: holds a run; continue it with --resume {}, or replace it with --force",
-                                   a.out, a.out));
-    }
   } else if (!fs::is_directory(a.resume)) {
     throw InputError(fmt::format("--resume {}: no such run directory", a.resume));
   }
-  const bool created = check_writable_dir(options.out.string(), a.resume.empty() ? "--out" : "--resume");
-  SessionResult result;
-  bool locked = false;
-  try {
-    const RunLock lock(options.out);
-    locked = true;
-    recover_replaced_run(options.out);
-    if (a.resume.empty() && holds_run(options.out)) park_run(options.out);
-    try {
-      result = a.resume.empty() ? train_run(a.run, options) : resume_run(options);
-    } catch (...) {
-      recover_replaced_run(options.out);
-      throw;
+  RunDirectory dir(options.out, a.resume.empty() ? "--out" : "--resume");
+  test_hold("start");
+  if (a.resume.empty()) {
+    if (dir.holds_run() && !a.force) {
+      throw InputError(fmt::format("--out {}: holds a run; continue it with --resume {}, or replace it with --force",
+                                   a.out, a.out));
     }
-    recover_replaced_run(options.out);
-  } catch (...) {
-    if (created && locked) {
-      std::error_code ec;
-      fs::remove(options.out / ".lock", ec);
-      remove_if_empty(options.out.string());
-    }
-    throw;
+    dir.replace();
+    dir.start_fresh();
+  }
+  const auto result = a.resume.empty() ? train_run(a.run, options) : resume_run(options);
+  dir.commit();
+  if (result.already_finished) {
+    note(fmt::format("charnn: {} holds a finished run (every fit call of its schedule is done); nothing to resume\n",
+                     options.out.string()));
+    return 0;
   }
   if (!result.completed) return report_stop(result, options.out.string());
-  note(fmt::format("charnn: run saved in {} (model.pt, config.json, epochs.csv, batches.csv, loss.png)\n",
-                   options.out.string()));
+  if (const int sig = g_stop_signal.load(); sig != 0) {
+    // The signal came after the last batch (in the last validation, say): nothing was left to stop.
+    note(fmt::format("charnn: signal {} arrived after the last batch; the run is complete in {} ({})\n", sig,
+                     options.out.string(), saved_files(options.out)));
+    return 128 + sig;
+  }
+  note(fmt::format("charnn: run saved in {} ({})\n", options.out.string(), saved_files(options.out)));
   return 0;
 }
 
@@ -243,7 +189,8 @@ void sample_stateful(LoadedModel& loaded, const SampleArgs& a, SampleOptions opt
 }  // namespace
 
 int run_sample(const SampleArgs& a) {
-  auto loaded = load_run_model(a.checkpoint);
+  // Until a --force replacement has a checkpoint, the run in the directory is the parked one.
+  auto loaded = load_run_model(current_run(a.checkpoint));
   if (a.n < 0) throw InputError(fmt::format("-n {}: must be >= 0", a.n));
   SampleOptions options;
   options.n = a.n;

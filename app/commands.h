@@ -43,10 +43,9 @@ struct LessonArgs {
   bool quick = false;
   std::vector<std::string> only;  // section names; empty = all
   int64_t shards = 0;
+  bool force = false;  // replace a section's run made with other settings
 };
 
-// "4@1e-3" -> {4, 1e-3}; throws InputError naming the malformed value.
-FitCall parse_fit(const std::string& spec);
 // --text, else $CHARNN_TEXT, else the corpus that comes with charnn, else data/nietzsche.txt.
 std::string resolve_text(const std::string& flag);
 

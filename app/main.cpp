@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <limits>
 #include <type_traits>
@@ -15,6 +17,7 @@
 
 #include "common/console.h"
 #include "common/error.h"
+#include "common/test_hold.h"
 #include "models/registry.h"
 #include "train/threads.h"
 
@@ -34,6 +37,8 @@ template <typename Int>
 CLI::Validator integer_at_least(Int min) {
   return CLI::Validator(
       [min](const std::string& value) {
+        // CLI11 would read an empty value (an unset shell variable, say) as the default.
+        if (value.empty()) return std::string("must not be empty");
         Int v{};
         const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), v);
         if (error == std::errc::result_out_of_range) {
@@ -54,6 +59,19 @@ CLI::Validator non_empty() {
                         "PATH");
 }
 CLI::Validator any_seed() { return integer_at_least<uint64_t>(0); }
+// A finite number >= 0, said in those words: CLI11's own check prints the whole double range.
+CLI::Validator finite_non_negative() {
+  return CLI::Validator(
+      [](const std::string& value) {
+        char* end = nullptr;
+        const double v = value.empty() ? std::nan("") : std::strtod(value.c_str(), &end);
+        if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) || v < 0) {
+          return fmt::format("must be a finite number >= 0, got '{}'", value);
+        }
+        return std::string();
+      },
+      "NUMBER>=0");
+}
 
 void add_train(CLI::App& app, TrainArgs& a) {
   auto* train = app.add_subcommand("train", "Train a lesson model on a text, with progress and per-epoch losses");
@@ -87,7 +105,7 @@ void add_train(CLI::App& app, TrainArgs& a) {
           ->check(at_least(1)),
       train->add_option("--wd", a.run.wd, "Adam's weight decay (coupled L2, as LayerOptimizer's)")
           ->capture_default_str()
-          ->check(CLI::NonNegativeNumber),
+          ->check(finite_non_negative()),
       train->add_option("--trn-lines", a.run.trn_lines,
                         "Stateful models: lines of the text that train, the rest validate (default: the "
                         "lesson's 7998 when the text has more lines, else the first 80% of its lines)")
@@ -141,7 +159,11 @@ void add_sample(CLI::App& app, SampleArgs& a) {
 
 void add_lesson(CLI::App& app, LessonArgs& a) {
   auto* lesson = app.add_subcommand("lesson", "Run the notebook's schedule for every model and compare losses");
-  lesson->add_flag("--quick", a.quick, "Run on the first 30000 characters, one epoch per fit call (a smoke run, not comparable)");
+  lesson->add_flag("--quick", a.quick,
+                   "Run on the first 30000 characters, one epoch per fit call (a smoke run, not comparable)");
+  lesson->footer(
+      "Ctrl-C (SIGINT) or SIGTERM stops the section in progress at the next batch boundary, saves its checkpoint and "
+      "exits with 128+signal; the same command then continues where it stopped.");
   lesson->add_option("--text", a.text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
       ->check(non_empty());
   lesson->add_option("--out", a.out, "Directory for the runs and lesson.md / lesson.csv")
@@ -149,6 +171,9 @@ void add_lesson(CLI::App& app, LessonArgs& a) {
       ->check(non_empty());
   lesson->add_option("--seed", a.seed, "Seed for every run")->capture_default_str()->check(any_seed());
   lesson->add_option("--only", a.only, "Run only these sections (names as in the table)");
+  lesson->add_flag("--force", a.force,
+                   "Replace a section's run made with other settings (a finished section with the same settings is "
+                   "kept, an interrupted one resumes)");
   lesson->add_option("--shards", a.shards, "Threads each batch is cut across (0 = one per core; 1 = plain)")
       ->capture_default_str()
       ->check(at_least(0));
@@ -183,6 +208,7 @@ std::string one_line_failure(const CLI::App* /*app*/, const CLI::Error& e) {
 int main(int argc, char** argv) {
   // LibTorch's OpenMP pool and OpenBLAS's pthread pool must not fight for the cores.
   charnn::configure_threads();
+  charnn::set_test_hold_release(&g_stop_signal);
   CLI::App app{"charnn: the fastai lesson-6 character-level RNNs in C++ (LibTorch)"};
   app.require_subcommand(1);
   // Parity differs between LibTorch versions, so a report needs both versions.

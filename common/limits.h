@@ -11,8 +11,7 @@ int64_t max_shards();
 // Throws InputError naming --shards when it is above max_shards() (0 means one per core).
 void check_shards(int64_t shards);
 
-// Throws InputError naming the flags when the parameters (with their gradients and Adam's two
-// moments) and one batch's activations would take more than half of physical memory.
-void check_model_fits(int64_t n_fac, int64_t n_hidden, int64_t window, int64_t bs);
+// Bytes of physical memory: what a model's estimated size is held against (models/model_size.h).
+double physical_bytes();
 
 }  // namespace charnn

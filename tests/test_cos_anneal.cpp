@@ -60,7 +60,7 @@ TEST_CASE("CosAnneal: as fit's callback, a resumed fit continues the rates and c
   std::vector<double> rates{lr_of()};
   for (int64_t b = 0; b < 29; ++b) {
     ++state.batches_seen;
-    whole.on_batch_end({state, 3, 10, 0.0});
+    whole.on_batch_end({state, 3, 10, 0.0, 0.0});
     rates.push_back(lr_of());
   }
   CHECK(saved == std::vector<int64_t>{0, 1});  // ended by calls 9 and 29
@@ -76,7 +76,7 @@ TEST_CASE("CosAnneal: as fit's callback, a resumed fit continues the rates and c
   CHECK(lr_of() == rates[14]);
   for (int64_t b = 14; b < 29; ++b) {
     ++at.batches_seen;
-    resumed.on_batch_end({at, 3, 10, 0.0});
+    resumed.on_batch_end({at, 3, 10, 0.0, 0.0});
     CHECK(lr_of() == rates[b + 1]);
   }
   CHECK(resumed_saved == std::vector<int64_t>{1});

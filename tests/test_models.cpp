@@ -10,6 +10,7 @@
 #include "data/lesson_data.h"
 #include "data/loader.h"
 #include "models/char_seq_rnn.h"
+#include "models/model_size.h"
 #include "models/registry.h"
 #include "reference.h"
 #include "support.h"
@@ -165,4 +166,37 @@ TEST_CASE("models: lesson6.py's loader draws the C++ loader's batches for the sa
   CHECK(torch::equal(epoch_labels(md.trn_dl), ref.at("trn.epoch0")));
   CHECK(torch::equal(epoch_labels(md.trn_dl), ref.at("trn.epoch1")));
   CHECK(torch::equal(epoch_labels(md.val_dl), ref.at("val")));
+}
+
+TEST_CASE("model size: the parameter count measured on tiny instances is every model's count", "[models][size]") {
+  // models/model_size.h extends counts at sizes 1..3 to any size; here it is held to the real
+  // count of every registered model at the lesson's sizes and at odd ones, the LSTM's four gates
+  // and its layers included.
+  for (const auto& spec : model_registry()) {
+    for (const auto& [vocab, n_fac, n_hidden, nl] :
+         std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{{85, 42, 256, 2}, {56, 42, 512, 2},
+                                                                     {7, 5, 13, 1}, {301, 17, 9, 3}}) {
+      ModelConfig config;
+      config.model = std::string(spec.name);
+      config.vocab_size = vocab;
+      config.n_fac = n_fac;
+      config.n_hidden = n_hidden;
+      config.nl = nl;
+      config.bs = 4;
+      int64_t real = 0;
+      for (const auto& p : make_model(config).module->parameters()) real += p.numel();
+      INFO(spec.name << " vocab " << vocab << " n_fac " << n_fac << " n_hidden " << n_hidden << " nl " << nl);
+      CHECK(parameter_count(config) == static_cast<double>(real));
+    }
+  }
+}
+
+TEST_CASE("model size: measuring a model does not move torch's random stream", "[models][size]") {
+  torch::manual_seed(5);
+  const auto expected = torch::rand({4});
+  torch::manual_seed(5);
+  ModelConfig config;
+  config.model = "char-seq-stateful-lstm";
+  parameter_count(config);
+  CHECK(torch::equal(torch::rand({4}), expected));
 }

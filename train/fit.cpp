@@ -56,6 +56,8 @@ void set_lrs(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
 
+double current_lr(torch::optim::Optimizer& opt) { return opt.param_groups().at(0).options().get_lr(); }
+
 FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::Optimizer& opt,
               LossKind loss, const std::vector<FitObserver*>& observers, FitState state,
               const torch::Device& device, int shards) {
@@ -68,10 +70,11 @@ FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::O
     if (!state.order.defined()) state.order = md.trn_dl.epoch_order();
     while (state.batch < nb) {
       if (any_stop(observers)) return {false, state};
+      const double lr = current_lr(opt);
       const double l = train_batch(model, md.trn_dl.batch(state.order, state.batch), opt, loss, device, state, step);
       ++state.batch;
       state.record_loss(l);
-      for (auto* o : observers) o->on_batch_end({state, epochs, nb, l});
+      for (auto* o : observers) o->on_batch_end({state, epochs, nb, l, lr});
     }
     const EpochRow row{state.epoch, state.smoothed(), validate(model, md.val_dl, loss, device, step)};
     state.rows.push_back(row);

@@ -38,6 +38,7 @@ struct BatchEvent {
   int64_t epochs;
   int64_t batches_per_epoch;
   double loss;  // this batch's raw loss
+  double lr;    // the learning rate this batch's step used
 };
 
 // Observers see progress; any of them may ask training to stop at the next batch boundary.
@@ -61,6 +62,8 @@ class NonFiniteLoss : public std::runtime_error {
 };
 
 void set_lrs(torch::optim::Optimizer& opt, double lr);
+// The rate the next step applies (the first parameter group's; set_lrs sets them all).
+double current_lr(torch::optim::Optimizer& opt);
 
 // What both fit loops (this one and train/lm_fit.h's) share around their step: whether any
 // observer asks to stop, and the NonFiniteLoss (naming epoch, batch and step) thrown before

@@ -42,11 +42,12 @@ FitResult fit(LessonModel& model, LanguageModelData& md, int64_t epochs, torch::
       if (any_stop(observers)) return {false, state};
       const auto batch = md.trn_dl.next();
       if (!batch) break;
+      const double lr = current_lr(opt);
       const double l = train_batch(model, *batch, opt, device, state);
       state.batch = md.trn_dl.position().iter;
       state.row = md.trn_dl.position().i;
       state.record_loss(l);
-      for (auto* o : observers) o->on_batch_end({state, epochs, nb, l});
+      for (auto* o : observers) o->on_batch_end({state, epochs, nb, l, lr});
     }
     const EpochRow row{state.epoch, state.smoothed(), validate(model, md.val_dl, device)};
     state.rows.push_back(row);

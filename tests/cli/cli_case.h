@@ -31,6 +31,18 @@ inline void expect_success(const CliResult& r) {
   REQUIRE(r.exit_code == 0);
 }
 
+// CHARNN_TEST_HOLD (common/test_hold.h): the run stops at the point and waits for a signal, so a
+// test interrupts it where it says, however fast or busy the machine.
+inline std::vector<std::string> hold_at(const std::string& point) { return {"CHARNN_TEST_HOLD=" + point}; }
+
+// Waits until the process holds at `point` ("step:40", "save:2", "start"); fails the test,
+// with what the process printed, when it ended first.
+inline void wait_for_hold(CliProcess& p, const std::string& point) {
+  if (p.wait_for_stderr("charnn: holding at " + point + " ")) return;
+  const auto r = p.wait();
+  FAIL("charnn ended before holding at " << point << "; exit " << r.exit_code << ", stderr: " << r.err);
+}
+
 // Arguments for a short, quiet training run on `text` into `out`.
 inline std::vector<std::string> train_args(const std::filesystem::path& text, const std::filesystem::path& out,
                                            std::vector<std::string> extra = {}) {

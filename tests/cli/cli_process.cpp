@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -24,7 +26,8 @@ std::vector<std::string> CliResult::err_lines() const {
   return lines;
 }
 
-CliProcess::CliProcess(const std::vector<std::string>& args, const fs::path& log_dir, const std::string& tag)
+CliProcess::CliProcess(const std::vector<std::string>& args, const fs::path& log_dir, const std::string& tag,
+                       const std::vector<std::string>& env)
     : out_(log_dir / (tag + ".stdout")), err_(log_dir / (tag + ".stderr")) {
   fs::create_directories(log_dir);
   std::vector<std::string> argv_store{CHARNN_CLI_PATH};
@@ -38,7 +41,19 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const fs::path& log
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  // `env` replaces a variable of the same name (getenv takes the first).
+  std::vector<std::string> env_store(env);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const auto name = entry.substr(0, entry.find('=') + 1);
+    bool replaced = false;
+    for (const auto& mine : env) replaced = replaced || mine.rfind(name, 0) == 0;
+    if (!replaced) env_store.push_back(entry);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error(std::string("cannot start ") + CHARNN_CLI_PATH);
 }
@@ -58,16 +73,20 @@ bool CliProcess::running() {
   return !reaped_;
 }
 
-CliResult CliProcess::wait(std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (running()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status_, 0);
-      reaped_ = true;
-      throw std::runtime_error("charnn did not finish within " + std::to_string(timeout.count()) + " s");
+bool CliProcess::wait_for_stderr(const std::string& text) {
+  for (;;) {
+    const bool ended = !running();
+    if (read_file(err_).find(text) != std::string::npos) return true;
+    if (ended) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+CliResult CliProcess::wait() {
+  if (!reaped_) {
+    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    reaped_ = true;
   }
   CliResult r;
   if (WIFEXITED(status_)) r.exit_code = WEXITSTATUS(status_);
@@ -77,8 +96,9 @@ CliResult CliProcess::wait(std::chrono::seconds timeout) {
   return r;
 }
 
-CliResult run_cli(const std::vector<std::string>& args, const fs::path& log_dir, const std::string& tag) {
-  return CliProcess(args, log_dir, tag).wait();
+CliResult run_cli(const std::vector<std::string>& args, const fs::path& log_dir, const std::string& tag,
+                  const std::vector<std::string>& env) {
+  return CliProcess(args, log_dir, tag, env).wait();
 }
 
 fs::path fresh_dir(const std::string& name) {

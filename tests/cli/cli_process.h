@@ -4,7 +4,6 @@
 // a chatty child can never block on a full pipe.
 #include <sys/types.h>
 
-#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -22,17 +21,21 @@ struct CliResult {
 class CliProcess {
  public:
   // Starts `charnn args...` with stdin from /dev/null; stdout and stderr go to
-  // log_dir/<tag>.stdout and .stderr.
+  // log_dir/<tag>.stdout and .stderr. `env` ("NAME=value") is added to this process's
+  // environment, replacing a variable of the same name.
   CliProcess(const std::vector<std::string>& args, const std::filesystem::path& log_dir,
-             const std::string& tag = "charnn");
+             const std::string& tag = "charnn", const std::vector<std::string>& env = {});
   CliProcess(const CliProcess&) = delete;
   CliProcess& operator=(const CliProcess&) = delete;
   ~CliProcess();  // a child still running (a failed test) is killed, never left behind
 
   void send(int sig) const;
   bool running();
-  // Throws std::runtime_error (after killing the child) if it outlives the timeout.
-  CliResult wait(std::chrono::seconds timeout = std::chrono::seconds(180));
+  // Waits until stderr holds `text` (true), or the process has ended without writing it (false).
+  // What a test waits for is what the process did, never how long it took.
+  bool wait_for_stderr(const std::string& text);
+  // Waits for the process to end. A hung child is left to the test runner's own timeout.
+  CliResult wait();
 
  private:
   pid_t pid_ = -1;
@@ -43,7 +46,7 @@ class CliProcess {
 
 // Runs charnn to completion.
 CliResult run_cli(const std::vector<std::string>& args, const std::filesystem::path& log_dir,
-                  const std::string& tag = "charnn");
+                  const std::string& tag = "charnn", const std::vector<std::string>& env = {});
 
 // An empty directory for one test under the build tree (left there to look at afterwards).
 std::filesystem::path fresh_dir(const std::string& name);

@@ -241,14 +241,11 @@ TEST_CASE("sample: the text streams, and SIGINT or SIGTERM ends a long run at on
                  "long");
     // Output before the end: the characters are written as they come.
     const auto out = dir / "long.stdout";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     auto written = [&out] { return fs::exists(out) ? fs::file_size(out) : 0; };
-    while (p.running() && written() < 4096 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    while (p.running() && written() < 4096) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     REQUIRE(written() >= 4096);
     p.send(sig);
-    const auto r = p.wait(std::chrono::seconds(20));
+    const auto r = p.wait();
     CHECK(r.term_signal == sig);
     CHECK(r.out.rfind("the water", 0) == 0);
   }

@@ -42,13 +42,8 @@ fs::path interrupted_and_resumed(const fs::path& dir, const std::string& name, c
                                  const std::string& to) {
   const auto out = dir / name;
   CliProcess p(train_args(two_fit_corpus(dir), out, with(kTwoFitRun, {"--device", from, "--metrics-every", "1"})), dir,
-               name);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!(fs::exists(out / "batches.csv") && csv_rows(out / "batches.csv").size() >= 40)) {
-    if (!p.running()) FAIL("charnn ended before step 40: " << p.wait().err);
-    if (std::chrono::steady_clock::now() > deadline) FAIL("charnn did not reach step 40");
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+               name, hold_at("step:40"));
+  wait_for_hold(p, "step:40");
   p.send(SIGINT);
   const auto r = p.wait();
   INFO("stderr: " << r.err);

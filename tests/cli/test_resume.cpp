@@ -38,15 +38,6 @@ int64_t last_step(const fs::path& batches_csv) {
   return std::stoll(row.substr(pos));
 }
 
-// Waits until the run has logged at least `step` steps (and its files are there).
-void wait_for_step(CliProcess& p, const fs::path& out, int64_t step) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!(fs::exists(out / "batches.csv") && last_step(out / "batches.csv") >= step)) {
-    if (!p.running()) FAIL("charnn ended before step " << step << ": " << p.wait().err);
-    if (std::chrono::steady_clock::now() > deadline) FAIL("charnn did not reach step " << step);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
 
 void expect_same_weights(const fs::path& a, const fs::path& b) {
   const auto x = read_tensor_dict(a / "model.pt");
@@ -97,18 +88,18 @@ TEST_CASE("resume: SIGINT or SIGTERM mid-epoch stops at a batch boundary and res
   const auto reference = reference_run(dir, {"--metrics-every", "5"});
   const auto out = dir / "run";
 
-  CliProcess p(train_args(two_fit_corpus(dir), out, with(kTwoFitRun, {"--metrics-every", "5"})), dir, "interrupted");
-  wait_for_step(p, out, 40);
+  CliProcess p(train_args(two_fit_corpus(dir), out, with(kTwoFitRun, {"--metrics-every", "5"})), dir, "interrupted",
+               hold_at("step:40"));
+  wait_for_hold(p, "step:40");
   p.send(sig);
   const auto r = p.wait();
   INFO("stderr: " << r.err);
   CHECK(r.exit_code == 128 + sig);
-  // Where it stopped, as it says and as train_state.pt says.
+  // Where it stopped, as it says and as train_state.pt says: the batch boundary after step 40.
   const auto at = read_resume_point(out);
   CHECK(at.fit == 0);
   CHECK(at.epoch == 0);
-  CHECK(at.batch >= 40);
-  CHECK(at.batch < kBatchesPerEpoch);
+  CHECK(at.batch == 40);
   CHECK(at.step == at.batch);
   CHECK_THAT(r.err, Catch::Matchers::Contains(fmt::format(
                         "charnn: interrupted by signal {} in fit call 1, epoch 0, batch {}; checkpoint saved.", sig,
@@ -132,19 +123,19 @@ TEST_CASE("resume: SIGKILL resumes from the last periodic checkpoint without dup
   const auto out = dir / "run";
   // Killed in the second fit call, well past a checkpoint, so batches.csv holds rows the
   // checkpoint does not know about.
+  const auto hold = fmt::format("step:{}", kBatchesPerEpoch + 55);
   CliProcess p(
       train_args(two_fit_corpus(dir), out, with(kTwoFitRun, {"--checkpoint-every", "20", "--metrics-every", "5"})), dir,
-      "killed");
-  wait_for_step(p, out, kBatchesPerEpoch + 55);
+      "killed", hold_at(hold));
+  wait_for_hold(p, hold);
   p.send(SIGKILL);
   const auto killed = p.wait();
   REQUIRE(killed.term_signal == SIGKILL);
   const auto at = read_resume_point(out);
   INFO("checkpoint at step " << at.step << ", batches.csv to step " << last_step(out / "batches.csv"));
   CHECK(at.fit == 1);
-  CHECK((at.step - kBatchesPerEpoch) % 20 == 0);  // every 20 batches of the fit call
-  CHECK(at.step >= kBatchesPerEpoch + 40);
-  CHECK(last_step(out / "batches.csv") > at.step);
+  CHECK(at.step == kBatchesPerEpoch + 40);  // every 20 batches of the fit call
+  CHECK(last_step(out / "batches.csv") == kBatchesPerEpoch + 55);
 
   const auto resumed = resume(out, dir, {"--checkpoint-every", "20", "--metrics-every", "5"});
   expect_success(resumed);
@@ -155,19 +146,21 @@ TEST_CASE("resume: SIGKILL resumes from the last periodic checkpoint without dup
 
 TEST_CASE("resume: files are whole at any instant a SIGKILL lands", "[cli][resume]") {
   // Checkpoints and metrics every batch, killed at spread-out moments: whatever is on disk
-  // must parse and resume, never a half-written file.
+  // must parse and resume, never a half-written file. Each process holds a hundred steps on
+  // from where it starts, so it cannot finish before its kill lands somewhere on the way.
   const auto dir = fresh_dir("resume-kill-anytime");
   const auto out = dir / "run";
   const std::vector<std::string> cadence{"--checkpoint-every", "1", "--metrics-every", "1"};
   const auto args = train_args(two_fit_corpus(dir), out, with(kTwoFitRun, cadence));
   int64_t killed_at_steps = 0;
   for (int round = 0; round < 6; ++round) {
-    CliProcess p(round == 0 ? args : resume_args(out, cadence), dir, "round" + std::to_string(round));
-    if (round == 0) wait_for_step(p, out, 1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * round));
+    const auto hold = fmt::format("step:{}", killed_at_steps + 60);
+    CliProcess p(round == 0 ? args : resume_args(out, cadence), dir, "round" + std::to_string(round), hold_at(hold));
+    if (round % 2 == 0) wait_for_hold(p, hold);
+    if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * round));
     p.send(SIGKILL);
-    const auto r = p.wait();
-    if (r.term_signal != SIGKILL) break;  // it finished first; nothing left to interrupt
+    REQUIRE(p.wait().term_signal == SIGKILL);
+    if (!fs::exists(out / "train_state.pt")) continue;  // killed while it started, before a checkpoint
     const auto at = read_resume_point(out);  // throws if train_state.pt or config.json is torn
     CHECK(at.step >= killed_at_steps);
     killed_at_steps = at.step;
@@ -230,8 +223,9 @@ TEST_CASE("resume: a stateful model's run stopped mid-epoch resumes exactly", "[
   expect_success(run_cli(train_args(text, reference, run), dir, "reference"));
   const auto out = dir / "run";
   const int64_t about_one_epoch = read_resume_point(reference).step / 3;  // epochs end when the rows run out
-  CliProcess p(train_args(text, out, run), dir, "interrupted");
-  wait_for_step(p, out, about_one_epoch + 15);
+  const auto hold = fmt::format("step:{}", about_one_epoch + 15);
+  CliProcess p(train_args(text, out, run), dir, "interrupted", hold_at(hold));
+  wait_for_hold(p, hold);
   p.send(SIGINT);
   const auto r = p.wait();
   INFO("stderr: " << r.err);

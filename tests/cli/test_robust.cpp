@@ -88,23 +88,25 @@ TEST_CASE("robust: --force keeps the old run until the new one's first checkpoin
   CHECK(run_files(run) == before);
   CHECK(!fs::exists(run / ".replaced-run"));
 
-  // Killed before its first checkpoint (a long first epoch, no periodic checkpoints): the
-  // next `train` on the directory puts the old run back before it does anything else.
-  write_file(dir / "long.txt", synthetic_text(400000, 5));
+  // Killed before its first checkpoint (held at step 10 of a long first epoch, no periodic
+  // checkpoints, batches.csv written): the next `train` on the directory puts the old run back
+  // before it does anything else, and until then `sample` reads the old run.
+  write_file(dir / "long.txt", synthetic_text(40000, 5));
   CliProcess p(train_args(dir / "long.txt", run,
-                          {"--model", "char-rnn", "--n-hidden", "256", "--bs", "64", "--checkpoint-every", "0",
+                          {"--model", "char-rnn", "--n-hidden", "32", "--bs", "64", "--checkpoint-every", "0",
                            "--force"}),
-               dir, "killed");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(run / "batches.csv") || run_files(run).count("train_state.pt") == 1) {
-    REQUIRE(p.running());
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+               dir, "killed", hold_at("step:10"));
+  wait_for_hold(p, "step:10");
+  REQUIRE(fs::exists(run / "batches.csv"));
+  REQUIRE(!fs::exists(run / "train_state.pt"));
   p.send(SIGKILL);
   REQUIRE(p.wait().term_signal == SIGKILL);
   CHECK(!fs::exists(run / "train_state.pt"));
   CHECK(fs::is_directory(run / ".replaced-run"));
+  const auto sampled = run_cli({"sample", "--checkpoint", run.string(), "--prompt", "the water", "-n", "20"}, dir,
+                               "sample-parked");
+  expect_success(sampled);
+  CHECK(sampled.out.rfind("the water", 0) == 0);
   // The old run was finished: resuming it restores it and has nothing left to do.
   expect_success(run_cli({"train", "--no-progress", "--resume", run.string()}, dir, "resume-old"));
   CHECK(run_files(run) == before);
@@ -121,15 +123,10 @@ TEST_CASE("robust: --force keeps the old run until the new one's first checkpoin
 TEST_CASE("robust: a second writer of a run directory gets one line and exit 1", "[cli][robust]") {
   const auto dir = fresh_dir("robust-lock");
   const auto out = dir / "run";
-  write_file(dir / "long.txt", synthetic_text(400000, 5));
-  CliProcess first(train_args(dir / "long.txt", out, {"--model", "char-rnn", "--n-hidden", "256", "--bs", "64"}), dir,
-                   "first");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(out / "batches.csv")) {
-    REQUIRE(first.running());
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  write_file(dir / "long.txt", synthetic_text(40000, 5));
+  CliProcess first(train_args(dir / "long.txt", out, {"--model", "char-rnn", "--n-hidden", "32", "--bs", "64"}), dir,
+                   "first", hold_at("step:10"));
+  wait_for_hold(first, "step:10");
   const auto config = read_file(out / "config.json");
   const auto message = fmt::format("{}: another charnn process is writing this run directory", out.string());
   expect_error(run_cli(train_args(dir / "long.txt", out, {"--force", "--n-hidden", "8"}), dir, "second"), message);
@@ -229,20 +226,15 @@ TEST_CASE("robust: devices and links to them are never read", "[cli][robust]") {
 }
 
 TEST_CASE("robust: a signal before training starts ends the process at once", "[cli][robust]") {
-  // Three million characters take a while to cut into windows before the first batch; a
-  // SIGTERM then must not wait for it.
+  // Held after the directory is locked and the handlers are in place, before the text is read:
+  // a SIGTERM there has no batch boundary to wait for.
   const auto dir = fresh_dir("robust-early-signal");
-  write_file(dir / "text.txt", synthetic_text(3000000));
-  CliProcess p(train_args(dir / "text.txt", dir / "run", {"--model", "char-rnn", "--bs", "4"}),
-               dir, "early");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(dir / "run" / ".lock")) {  // it has started: its handlers are in place
-    REQUIRE(p.running());
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  write_file(dir / "text.txt", synthetic_text(30000));
+  CliProcess p(train_args(dir / "text.txt", dir / "run", {"--model", "char-rnn", "--bs", "4"}), dir, "early",
+               hold_at("start"));
+  wait_for_hold(p, "start");
   p.send(SIGTERM);
-  const auto r = p.wait(std::chrono::seconds(20));
+  const auto r = p.wait();
   CHECK(r.term_signal == SIGTERM);
   CHECK(!fs::exists(dir / "run" / "batches.csv"));
 }

@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <cinttypes>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
+#include "common/error.h"
 #include "common/file.h"
 #include "train/io/atomic_file.h"
 
@@ -57,6 +60,7 @@ MetricsWriter::MetricsWriter(const std::filesystem::path& dir, int64_t every, in
       step_offset_(step_offset) {}
 
 void MetricsWriter::on_batch_end(const BatchEvent& e) {
+  lr_ = e.lr;
   if (every_ <= 0 || e.state.batches_seen % every_ != 0) return;
   batches_.text += fmt::format("{},{},{},{},{},{:.6f},{:.6f}\n", fit_index_, lr_, e.state.epoch, e.state.batch,
                                step_offset_ + e.state.batches_seen, e.loss, e.state.smoothed());
@@ -64,7 +68,7 @@ void MetricsWriter::on_batch_end(const BatchEvent& e) {
 }
 
 void MetricsWriter::on_epoch_end(const EpochRow& row, const FitState& state) {
-  epochs_.text += fmt::format("{},{},{},{},{:.6f},{:.6f}\n", fit_index_, lr_, row.epoch, step_offset_ + state.batches_seen,
+  epochs_.text += fmt::format("{},{},{},{},{},{}\n", fit_index_, lr_, row.epoch, step_offset_ + state.batches_seen,
                               row.trn_loss, row.val_loss);
   write_file_atomically(epochs_.path, epochs_.text);
 }
@@ -72,6 +76,25 @@ void MetricsWriter::on_epoch_end(const EpochRow& row, const FitState& state) {
 void drop_metrics_after(const fs::path& dir, int64_t step, int64_t epoch_rows) {
   drop_rows_after(dir / MetricsWriter::kBatchesFile, 4, step, INT64_MAX);
   drop_rows_after(dir / MetricsWriter::kEpochsFile, 3, INT64_MAX, epoch_rows);
+}
+
+std::vector<EpochsCsvRow> read_epochs_csv(const fs::path& dir) {
+  const auto path = dir / MetricsWriter::kEpochsFile;
+  std::istringstream in(read_whole_file(path, "a metrics CSV"));
+  std::vector<EpochsCsvRow> rows;
+  std::string line;
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    EpochsCsvRow r{};
+    char tail = 0;
+    if (std::sscanf(line.c_str(), "%" SCNd64 ",%lf,%" SCNd64 ",%" SCNd64 ",%lf,%lf%c", &r.fit, &r.lr, &r.row.epoch,
+                    &r.step, &r.row.trn_loss, &r.row.val_loss, &tail) != 6) {
+      throw InputError(fmt::format("{}: row {} is not fit,lr,epoch,step,trn_loss,val_loss: '{}'", path.string(),
+                                   rows.size() + 1, line));
+    }
+    rows.push_back(r);
+  }
+  return rows;
 }
 
 }  // namespace charnn

@@ -14,17 +14,7 @@ namespace charnn {
 
 std::string to_json(const RunConfig& c) {
   nlohmann::json schedule = nlohmann::json::array();
-  for (const auto& f : c.schedule) {
-    nlohmann::json call = {{"epochs", f.epochs}, {"lr", f.lr}};
-    if (f.lr_from_previous) call["lr"] = "prev";
-    if (f.kind == FitCall::Kind::CosAnneal) {
-      call["kind"] = "cos_anneal";
-      call["cycle_mult"] = f.cycle_mult;
-    } else {
-      call["kind"] = "constant";
-    }
-    schedule.push_back(call);
-  }
+  for (const auto& f : c.schedule) schedule.push_back(to_json(f));
   std::vector<uint32_t> vocab(c.vocab.begin(), c.vocab.end());
   nlohmann::json j = {
       {"format", "charnn-run/1"},
@@ -85,14 +75,6 @@ uint64_t unsigned_field(const Json& j, const char* key) {
   return v.get<uint64_t>();
 }
 
-double positive_field(const Json& j, const char* key) {
-  const auto& v = j.at(key);
-  if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>())) {
-    throw InputError(fmt::format("'{}' must be a finite number > 0, got {}", key, v.dump()));
-  }
-  return v.get<double>();
-}
-
 std::vector<char32_t> code_points_field(const Json& j, const char* key) {
   std::vector<char32_t> out;
   for (const auto& v : j.at(key)) {
@@ -108,24 +90,6 @@ Digest digest_field(const Json& j, const char* key) {
   if (!j.contains(key)) return {};
   const auto& v = j.at(key);
   return {unsigned_field(v, "bytes"), unsigned_field(v, "fnv1a")};
-}
-
-// Runs saved before schedules had kinds hold {"epochs", "lr"}: constant calls.
-FitCall fit_call_field(const Json& f) {
-  FitCall call{integer_field(f, "epochs", 1), 0.0};
-  if (f.at("lr").is_string() && f.at("lr").get<std::string>() == "prev") {
-    call.lr_from_previous = true;
-  } else {
-    call.lr = positive_field(f, "lr");
-  }
-  const auto kind = f.contains("kind") ? f.at("kind") : Json("constant");
-  if (kind == "cos_anneal") {
-    call.kind = FitCall::Kind::CosAnneal;
-    call.cycle_mult = integer_field(f, "cycle_mult", 1, 1 << 20);
-  } else if (kind != "constant") {
-    throw InputError(fmt::format("'kind' must be \"constant\" or \"cos_anneal\", got {}", kind.dump()));
-  }
-  return call;
 }
 
 RunConfig parse_run_config(const Json& j) {
@@ -155,8 +119,8 @@ RunConfig parse_run_config(const Json& j) {
     c.model.dropout = v.get<double>();
   }
   c.window = integer_field(j, "window", 0);
-  if (j.at("schedule").empty()) throw InputError("'schedule' is empty; a run has at least one fit call");
-  for (const auto& f : j.at("schedule")) c.schedule.push_back(fit_call_field(f));
+  for (const auto& f : j.at("schedule")) c.schedule.push_back(fit_call_from_json(f));
+  check_schedule(c.schedule, "'schedule'");
   c.seed = unsigned_field(j, "seed");
   c.bs = integer_field(j, "bs", 1);
   c.text = j.at("text").get<std::string>();

@@ -8,21 +8,9 @@
 #include "common/file.h"
 #include "data/corpus.h"
 #include "models/registry.h"
+#include "train/schedule.h"
 
 namespace charnn {
-
-// One fit call of the schedule: `--fit EPOCHS@LR[:cosM]`.
-struct FitCall {
-  int64_t epochs;
-  double lr;  // ignored when lr_from_previous
-  // The rate through the call: constant (set_lrs before it), or fastai's CosAnneal(lo,
-  // len(trn_dl), cycle_mult) started from lr, which writes cyc_N.pt at each cycle's end.
-  enum class Kind { Constant, CosAnneal } kind = Kind::Constant;
-  int64_t cycle_mult = 1;
-  // LR given as "prev": start from the rate the previous call left (lo.lrs), as the notebook's
-  // second CosAnneal does (§10.2, quirk 3).
-  bool lr_from_previous = false;
-};
 
 struct RunConfig {
   ModelConfig model;

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/file.h"
+#include "common/test_hold.h"
 #include "train/adam.h"
 #include "train/io/atomic_file.h"
 #include "train/io/checkpoint.h"
@@ -22,8 +23,9 @@ using Dict = c10::impl::GenericDict;
 
 Dict new_dict() { return Dict(c10::StringType::get(), c10::AnyType::get()); }
 
-constexpr const char* kPendingModelFile = "model.pt.next";
 constexpr int64_t kFormatVersion = 1;
+
+int64_t g_saves = 0;  // this process's checkpoints, for CHARNN_TEST_HOLD=save:N
 
 torch::optim::AdamParamState* adam_state(torch::optim::Adam& opt, const torch::Tensor& p) {
   const auto it = opt.state().find(optimizer_state_key(p));
@@ -316,6 +318,7 @@ void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch:
   const auto model_bytes = torch_save(c10::IValue(weights), TorchSaveOptions{true});
   const auto digest = model_digest_of(model_bytes);
   write_file_atomically(dir / kPendingModelFile, model_bytes);
+  test_hold("save", ++g_saves);
 
   auto model_ref = new_dict();
   model_ref.insert("file", std::string(kModelFile));
@@ -330,7 +333,14 @@ void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch:
   state.insert("order", position.fit.order.defined() ? c10::IValue(position.fit.order) : c10::IValue());
   state.insert("generator", generator_state);
   if (stateful != nullptr) state.insert("stateful", stateful_dict(*stateful));
-  torch_save(c10::IValue(state), dir / kTrainStateFile);
+  try {
+    torch_save(c10::IValue(state), dir / kTrainStateFile);
+  } catch (...) {
+    // train_state.pt still names the old model.pt (a full disk, say): the new weights are litter.
+    std::error_code ec;
+    fs::remove(dir / kPendingModelFile, ec);
+    throw;
+  }
   rename_atomically(dir / kPendingModelFile, dir / kModelFile);
 }
 

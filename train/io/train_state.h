@@ -31,6 +31,7 @@ namespace charnn {
 
 constexpr const char* kModelFile = "model.pt";             // the state_dict Python's torch.load reads
 constexpr const char* kTrainStateFile = "train_state.pt";  // everything else --resume needs
+constexpr const char* kPendingModelFile = "model.pt.next";  // a checkpoint's new weights, mid-commit
 
 // Where a run's schedule stands.
 struct TrainPosition {

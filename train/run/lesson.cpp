@@ -50,10 +50,4 @@ const std::vector<LessonSection>& lesson_sections() {
   return sections;
 }
 
-std::string describe(const FitCall& call) {
-  const auto lr = call.lr_from_previous ? std::string("prev") : fmt::format("{}", call.lr);
-  if (call.kind == FitCall::Kind::CosAnneal) return fmt::format("{}@{}:cos{}", call.epochs, lr, call.cycle_mult);
-  return fmt::format("{}@{}", call.epochs, lr);
-}
-
 }  // namespace charnn

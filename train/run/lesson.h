@@ -23,9 +23,6 @@ struct LessonSection {
   double wd = 0.0;   // LayerOptimizer's weight decay (the LSTM's 1e-5)
 };
 
-// "4@0.001", "15@0.01:cos2", "63@prev:cos2": a fit call as --fit spells it.
-std::string describe(const FitCall& call);
-
 const std::vector<LessonSection>& lesson_sections();
 
 // The band within which a final loss counts as reproducing the notebook.

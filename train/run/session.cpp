@@ -9,6 +9,8 @@
 
 #include "common/console.h"
 #include "common/file.h"
+#include "common/test_hold.h"
+#include "models/model_size.h"
 #include "data/layouts.h"
 #include "data/loader.h"
 #include "data/split.h"
@@ -17,6 +19,7 @@
 #include "train/io/checkpoint.h"
 #include "train/io/metrics.h"
 #include "train/io/plot.h"
+#include "train/io/run_files.h"
 #include "train/io/train_state.h"
 #include "train/observers.h"
 #include "train/sharded_step.h"
@@ -156,9 +159,24 @@ std::unique_ptr<torch::optim::Adam> layer_optimizer(LessonModel& model, const Ru
       model.module->parameters(), torch::optim::AdamOptions(config.schedule.at(0).lr).weight_decay(config.wd));
 }
 
-Run build_run(RunConfig config, const torch::Device& device) {
+// Where a run's sizes came from, for the error line when they cannot fit: the flags of a fresh
+// run, or the config.json a resumed run reads.
+std::string size_source(const RunConfig& c, int64_t window, const std::optional<fs::path>& config_file) {
+  if (!config_file) {
+    return fmt::format("--n-fac {}, --n-hidden {}, --window {}, --bs {}", c.model.n_fac, c.model.n_hidden, window,
+                       c.bs);
+  }
+  return fmt::format("{} (vocab_size {}, n_fac {}, n_hidden {}, nl {}, window {}, bs {})", config_file->string(),
+                     c.model.vocab_size, c.model.n_fac, c.model.n_hidden, c.model.nl, window, c.bs);
+}
+
+Run build_run(RunConfig config, const torch::Device& device, const std::optional<fs::path>& config_file) {
   const auto& spec = find_model(config.model.model);
   const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
+  // Before the text is read, with the smallest vocabulary it could have; again below with its own.
+  auto smallest = config.model;
+  smallest.vocab_size = config_file ? config.model.vocab_size : 1;
+  check_model_fits(smallest, window, config.bs, size_source(config, window, config_file));
   const auto corpus = read_training_text(config);
   const auto file_digest = digest_file(config.text, "a UTF-8 text file");
   const auto trained_digest = digest_of(encode_utf8(corpus.text));
@@ -180,6 +198,7 @@ Run build_run(RunConfig config, const torch::Device& device) {
   }
   record_trn_dl(config, md ? md->trn_dl.num_batches() : lm->trn_dl.size(),
                 md ? md->trn_dl.num_rows() : lm->trn_dl.data().size(0));
+  check_model_fits(config.model, window, config.bs, size_source(config, window, config_file));
   torch::manual_seed(config.seed);  // the initial weights (and the LSTM's dropout masks) follow the seed
   auto model = make_model(config.model);
   model.module->to(device);
@@ -279,6 +298,17 @@ class Checkpointer : public FitObserver {
   int64_t& last_saved_step_;
 };
 
+// CHARNN_TEST_HOLD=step:N (common/test_hold.h): the run's N-th step, once every other observer
+// has seen it, so its metrics row and checkpoint are on disk.
+class TestHold : public FitObserver {
+ public:
+  explicit TestHold(const TrainPosition& pos) : pos_(pos) {}
+  void on_batch_end(const BatchEvent& e) override { test_hold("step", pos_.steps_before + e.state.batches_seen); }
+
+ private:
+  const TrainPosition& pos_;
+};
+
 std::string fit_label(const Run& run, int64_t i, double lr) {
   const auto& call = run.config.schedule[static_cast<size_t>(i)];
   if (call.kind == FitCall::Kind::CosAnneal) {
@@ -324,7 +354,8 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
     MetricsWriter metrics(options.out, options.metrics_every, pos.fit_index, lr, pos.steps_before);
     Checkpointer checkpointer(run, pos, options.out, options.checkpoint_every, last_saved_step);
     StopOnFlag stop(options.stop_signal);
-    std::vector<FitObserver*> observers{&rows, &metrics, &checkpointer, &stop};
+    TestHold hold(pos);
+    std::vector<FitObserver*> observers{&rows, &metrics, &checkpointer, &hold, &stop};
     if (options.progress) observers.insert(observers.begin(), &progress);
     // The notebook's on_cycle_end: save_model(m, f'{PATH}models/cyc_{cycle}').
     std::optional<CosAnnealObserver> cos;
@@ -360,27 +391,14 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
     save_train_state(run, {pos.fit_index + 1, pos.steps_before, pos.fit, pos.lrs}, options.out);
     last_saved_step = pos.steps_before;
   }
-  plot_losses(options.out);
+  result.plotted = plot_losses(options.out);
   return result;
-}
-
-void check_schedule(const RunConfig& config) {
-  if (config.schedule.empty()) throw InputError("--fit: give at least one fit call, e.g. --fit 4@1e-3");
-  for (const auto& f : config.schedule) {
-    if (f.epochs < 1) throw InputError(fmt::format("--fit: epochs must be >= 1, got {}", f.epochs));
-    if (!f.lr_from_previous && !(f.lr > 0)) {
-      throw InputError(fmt::format("--fit: learning rate must be > 0, got {}", f.lr));
-    }
-  }
-  if (config.schedule.front().lr_from_previous) {
-    throw InputError("--fit: the first fit call has no previous rate to start from; give it a number");
-  }
 }
 
 }  // namespace
 
 SessionResult train_run(RunConfig config, const SessionOptions& options) {
-  check_schedule(config);
+  check_schedule(config.schedule, "--fit");
   config.vocab.clear();
   config.itos.clear();
   if (find_model(config.model.model).is_stateful()) {
@@ -393,26 +411,24 @@ SessionResult train_run(RunConfig config, const SessionOptions& options) {
   } else {
     config.shards = options.device.is_cpu() ? resolve_shards(static_cast<int>(config.shards)) : 1;
   }
-  auto run = build_run(std::move(config), options.device);
+  auto run = build_run(std::move(config), options.device, std::nullopt);
   fs::create_directories(options.out);
   // Everything of an earlier run goes, model.pt included: a new config.json beside an old
   // model.pt would load (or fail to) as if they belonged together.
-  for (const char* stale :
-       {MetricsWriter::kBatchesFile, MetricsWriter::kEpochsFile, kTrainStateFile, kModelFile, "loss.png"}) {
-    fs::remove(options.out / stale);
-  }
-  for (const auto& entry : fs::directory_iterator(options.out)) {
-    const auto name = entry.path().filename().string();
-    if (name.rfind("cyc_", 0) == 0 && entry.path().extension() == ".pt") fs::remove(entry.path());
-  }
+  remove_run_files(options.out);
   write_run_config(options.out, run.config);
   return run_schedule(run, TrainPosition{}, options);
 }
 
 SessionResult resume_run(const SessionOptions& options) {
   auto config = read_run_config(options.out);
-  auto run = build_run(std::move(config), options.device);
+  auto run = build_run(std::move(config), options.device, options.out / kConfigFile);
   auto pos = load_train_state(run, options.out);
+  if (pos.fit_index == static_cast<int64_t>(run.config.schedule.size())) {
+    SessionResult finished;
+    finished.already_finished = true;
+    return finished;
+  }
   drop_metrics_after_position(run, pos, options.out);
   remove_stale_temp_files(options.out);
   note(fmt::format("charnn: resuming {} at fit call {}, epoch {}, batch {} (step {})\n", options.out.string(),
@@ -426,11 +442,13 @@ ResumePoint read_resume_point(const fs::path& dir) {
   TrainPosition pos;
   if (config.trn_batches == 0) {
     // A run saved before config.json recorded its loader: only the corpus can tell its size.
-    auto run = build_run(std::move(config), torch::kCPU);
+    auto run = build_run(std::move(config), torch::kCPU, dir / kConfigFile);
     pos = load_train_state(run, dir);
   } else {
     // Everything is loaded and checked as --resume would, into scratch copies of the model,
     // the optimizer and the random streams.
+    const auto window = config.window > 0 ? config.window : default_window(find_model(config.model.model).layout);
+    check_model_fits(config.model, window, config.bs, size_source(config, window, dir / kConfigFile));
     auto model = make_model(config.model);
     auto opt = layer_optimizer(model, config);
     const auto loaded = load_checkpoint(dir, *model.module, *opt, shape_of(config));
@@ -448,10 +466,12 @@ ResumePoint read_resume_point(const fs::path& dir) {
 LoadedModel load_run_model(const fs::path& dir) {
   auto config = read_run_config(dir);
   const auto& spec = find_model(config.model.model);
+  const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
+  // Sampling runs one row at a time.
+  check_model_fits(config.model, window, 1, size_source(config, window, dir / kConfigFile));
   auto model = make_model(config.model);
   load_state_dict(*model.module, dir / kModelFile);
   auto vocab = Vocab::from_chars(config.vocab);
-  const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
   return {std::move(config), std::move(vocab), std::move(model), window};
 }
 

@@ -30,12 +30,15 @@ struct FitCallResult {
 struct SessionResult {
   std::vector<FitCallResult> fits;  // the fit calls finished in this process
   bool completed = true;            // false: stopped by a signal, resumable from out
+  bool already_finished = false;    // a resume found every fit call done, and wrote nothing
+  bool plotted = false;             // loss.png was drawn
   int64_t stopped_fit = -1, stopped_epoch = -1, stopped_batch = -1;
 };
 
 // Starts a fresh run into options.out (created; an existing run there is replaced).
 SessionResult train_run(RunConfig config, const SessionOptions& options);
-// Continues the run saved in options.out from its last checkpoint.
+// Continues the run saved in options.out from its last checkpoint; a run whose schedule is done
+// is left as it is (already_finished).
 SessionResult resume_run(const SessionOptions& options);
 
 // Where a saved run stands: what `--resume` continues from.
