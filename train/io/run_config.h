@@ -20,7 +20,7 @@ struct FitCall {
   enum class Kind { Constant, CosAnneal } kind = Kind::Constant;
   int64_t cycle_mult = 1;
   // LR given as "prev": start from the rate the previous call left (lo.lrs), as the notebook's
-  // second CosAnneal does (§10.2, quirk 3).
+  // second CosAnneal does (docs/lesson-semantics.md §10.2, quirk 3).
   bool lr_from_previous = false;
 };
 
