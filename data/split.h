@@ -56,10 +56,10 @@ struct SplitIndices {
 // Negative indices count from the end (the lesson's Char3Model uses [-1]).
 SplitIndices split_by_idx(const torch::Tensor& val_idxs, int64_t rows);
 
-// The validation rows each notebook section used, quirks kept: the three-char model
-// validates on the single last row ([-1]); the 8-char section on get_cv_idxs(len(idx)-cs-1)
-// (= all rows); the multi-output section on get_cv_idxs(len(xs)-cs-1), so its last cs+1
-// rows always train.
+// The validation rows each notebook section used, quirks kept (docs/lesson-semantics.md §7):
+// the three-char model validates on the single last row ([-1]); the 8-char section on
+// get_cv_idxs(len(idx)-cs-1) (= all rows); the multi-output section on
+// get_cv_idxs(len(xs)-cs-1), so its last cs+1 rows always train.
 torch::Tensor lesson_val_idxs(Layout layout, int64_t rows, int64_t cs);
 
 }  // namespace charnn

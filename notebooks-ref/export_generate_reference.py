@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lesson6 as L  # noqa: E402
 import lesson6_stateful as S  # noqa: E402
 
-# The notebook's TEXT.vocab.itos (§9.2 of the reference notes), by frequency.
+# The notebook's TEXT.vocab.itos (docs/lesson-semantics.md §9.2), by frequency.
 ITOS = (["<unk>", "<pad>"] + list(" etiaonsrhldcufm") + ["\n"]
         + list("pg,ywbv-.\"kx;:qj!?()'z12=_3[]5486790ä"))
 N_FAC, N_HIDDEN, NL = 42, 64, 2

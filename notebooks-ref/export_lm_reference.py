@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lesson6_stateful as S  # noqa: E402
 
-SEED = 42  # the semantics reference's test vectors start from np.random.seed(42)
+SEED = 42  # docs/lesson-semantics.md's test vectors (§3.4, §3.5, §9.4) start from np.random.seed(42)
 DRAW_SEEDS = [42, 0, 2**32 - 1]
 
 

@@ -4,7 +4,7 @@ The teaching twin of the C++ code: every section below names the C++ file it sit
 and uses the notebook's names in the notebook's order. fastai 0.7 cannot be installed any
 more, so the few library pieces the notebook calls (get_cv_idxs, split_by_idx,
 ColumnarModelData.from_arrays, fit, set_lrs) are rewritten here with fastai 0.7's behaviour
-(see shared/reference/fastai-lesson6-semantics.md, sections 2-8).
+(see docs/lesson-semantics.md §2-§8).
 
 Two deliberate departures from the notebook, both also made by the C++ port:
   * the loop and RNN models take the stacked [cs, bs] tensor instead of *cs (the notebook

@@ -2,9 +2,9 @@
 
 The teaching twin of data/text_field.cpp and data/language_model_data.cpp, with the same names
 in the same order. fastai 0.7 and torchtext 0.1.1 cannot be installed any more, so the pieces
-the notebook calls are rewritten here with their behaviour (shared/reference/
-fastai-lesson6-semantics.md, section 9); the random sequence lengths come from numpy's real
-global np.random, as in fastai.
+the notebook calls are rewritten here with their behaviour (docs/lesson-semantics.md §9;
+CosAnneal §10.2); the random sequence lengths come from numpy's real global np.random, as in
+fastai.
 
 The notebook's cell, for comparison:
 
@@ -216,10 +216,10 @@ def fit(model, md, epochs, opt, callbacks=(), on_batch=None):
 
 
 class CosAnneal:
-    """fastai 0.7's CosAnneal(lo, nb, cycle_mult, on_cycle_end), quirks kept: init is the rate
-    lo held when the callback was built, cycles count nb = len(trn_dl) iterations, the first
-    nb/20 of them run at init/100, and a cycle ends while its last batch's rate is computed.
-    lrs holds the last rate computed, as lo.lrs does after the run."""
+    """fastai 0.7's CosAnneal(lo, nb, cycle_mult, on_cycle_end), quirks kept (docs/lesson-semantics.md
+    §10.2): init is the rate lo held when the callback was built, cycles count nb = len(trn_dl)
+    iterations, the first nb/20 of them run at init/100, and a cycle ends while its last batch's
+    rate is computed. lrs holds the last rate computed, as lo.lrs does after the run."""
 
     def __init__(self, opt, init, nb, cycle_mult=1, on_cycle_end=None):
         self.opt, self.init, self.nb, self.cycle_mult = opt, init, nb, cycle_mult

@@ -1,4 +1,4 @@
-// CosAnneal against the schedule of the lesson semantics §10.2 (nb = 963, cycle_mult 2): the
+// CosAnneal against the schedule of docs/lesson-semantics.md §10.2 (nb = 963, cycle_mult 2): the
 // warm-up, the cosine over whole cycles of len(trn_dl) iterations, the cycle ends, and a
 // resumed fit call continuing the rates exactly.
 #include <catch2/catch.hpp>
@@ -23,7 +23,7 @@ TEST_CASE("CosAnneal: the notebook's schedule for nb 963, cycle_mult 2", "[train
     }
   }
   for (int64_t k = 0; k <= 48; ++k) CHECK(lr[k] == 1e-4);
-  // §10.2 prints seven decimals: within half a unit of the last.
+  // docs/lesson-semantics.md §10.2 gives seven decimals: within half a unit of the last.
   CHECK(lr[49] == Approx(0.0099363).epsilon(0).margin(5e-8));
   CHECK(lr[481] == Approx(0.0050082).epsilon(0).margin(5e-8));
   CHECK(lr[962] == Approx(2.66e-8).epsilon(1e-2));

@@ -1,5 +1,5 @@
 // Every figure the notebook prints about the data, and the split and loader semantics of
-// fastai 0.7 (values from the public notebook and the semantics reference).
+// fastai 0.7 (values from the public notebook and docs/lesson-semantics.md §1-§7).
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -138,6 +138,7 @@ TEST_CASE("bad corpus input gives one clear error naming the input", "[data][err
   fs::remove_all(dir);
 }
 
+// The reference vectors: docs/lesson-semantics.md §2's table (the algorithm: §3.1-§3.3).
 TEST_CASE("get_cv_idxs equals numpy's legacy permutation (reference vectors)", "[data][split]") {
   auto head = [](int64_t n) { return test::to_vector(NumpyRandomState(42).permutation(n).slice(0, 0, 10)); };
   CHECK(head(10) == V({8, 1, 5, 0, 7, 2, 9, 4, 3, 6}));

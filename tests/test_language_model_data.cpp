@@ -1,7 +1,7 @@
 // The stateful section's data: numpy's random()/normal(), torchtext's Field and Vocab,
-// batchify and LanguageModelLoader, against the notebook's printed numbers, the semantics
-// reference's vectors, and notebooks-ref/export_lm_reference.py (the python_lm_reference
-// fixture) run on the same corpus.
+// batchify and LanguageModelLoader, against the notebook's printed numbers, the test vectors
+// of docs/lesson-semantics.md (§3.4, §3.5, §9.2-§9.4), and notebooks-ref/export_lm_reference.py
+// (the python_lm_reference fixture) run on the same corpus.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -74,6 +74,7 @@ std::vector<std::string> lesson_itos() {
 
 }  // namespace
 
+// The reference's vectors: docs/lesson-semantics.md §3.4 and §3.5.
 TEST_CASE("numpy random: random() and normal() equal the reference's vectors", "[data][split]") {
   NumpyRandomState np_random(42);
   CHECK(np_random.random() == 0.3745401188473625);
@@ -171,6 +172,7 @@ TEST_CASE("language model data: the notebook's (963, 56, 1, 493747) and its 56-e
   CHECK(md.val_dl.size() == 208);
 }
 
+// The reference's sequence lengths: docs/lesson-semantics.md §9.4's synthetic test vector.
 TEST_CASE("LanguageModelLoader: the reference's sequence lengths after np.random.seed(42)", "[data][lm]") {
   auto md = lesson_md();
   md.np_random->seed(42);

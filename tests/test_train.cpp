@@ -1,4 +1,4 @@
-// The trainer's fastai semantics and a smoke run of every model.
+// The trainer's fastai semantics (docs/lesson-semantics.md §6, §8) and a smoke run of every model.
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,9 +1,9 @@
 #pragma once
 // fastai 0.7's CosAnneal(lo, nb, cycle_mult, on_cycle_end), the learning-rate schedule of the
-// notebook's "Putting it all together" cells, quirks kept (reference: §10.2 of the lesson
-// semantics): cycles are counted in nb = len(trn_dl) iterations, not epochs; the first
-// nb/20 iterations of a new schedule run at init/100 and still count towards the first
-// cycle; a cycle ends while the rate of its last batch is computed, before that batch trains.
+// notebook's "Putting it all together" cells, quirks kept (docs/lesson-semantics.md §10.2):
+// cycles are counted in nb = len(trn_dl) iterations, not epochs; the first nb/20 iterations
+// of a new schedule run at init/100 and still count towards the first cycle; a cycle ends
+// while the rate of its last batch is computed, before that batch trains.
 #include <torch/torch.h>
 
 #include <cstdint>
