@@ -19,7 +19,7 @@
 #include "common/error.h"
 #include "common/test_hold.h"
 #include "models/registry.h"
-#include "train/threads.h"
+#include "common/threads.h"
 
 namespace {
 

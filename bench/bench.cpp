@@ -52,7 +52,7 @@
 #include "train/generate/generate.h"
 #include "train/loss.h"
 #include "train/sharded_step.h"
-#include "train/threads.h"
+#include "common/threads.h"
 #include "data/lesson_data.h"
 
 namespace {

@@ -17,7 +17,7 @@
 #include "data/language_model_data.h"
 #include "models/registry.h"
 #include "train/sharded_step.h"
-#include "train/threads.h"
+#include "common/threads.h"
 
 namespace charnn::bench {
 

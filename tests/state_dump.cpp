@@ -13,7 +13,7 @@
 #include "common/error.h"
 #include "train/io/checkpoint.h"
 #include "train/io/train_state.h"
-#include "train/io/zip_check.h"
+#include "common/crc32.h"
 #include "train/run/session.h"
 
 using namespace charnn;

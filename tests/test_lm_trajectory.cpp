@@ -18,7 +18,7 @@
 #include "train/cos_anneal.h"
 #include "train/io/checkpoint.h"
 #include "train/lm_fit.h"
-#include "train/threads.h"
+#include "common/threads.h"
 
 using namespace charnn;
 

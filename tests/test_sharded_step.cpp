@@ -15,7 +15,7 @@
 #include "support.h"
 #include "train/fit.h"
 #include "train/sharded_step.h"
-#include "train/threads.h"
+#include "common/threads.h"
 #include "data/lesson_data.h"
 
 using namespace charnn;

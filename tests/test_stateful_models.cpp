@@ -18,7 +18,7 @@
 #include "train/io/checkpoint.h"
 #include "train/io/run_config.h"
 #include "train/loss.h"
-#include "train/threads.h"
+#include "common/threads.h"
 
 using namespace charnn;
 using Catch::Matchers::Contains;

@@ -11,7 +11,7 @@
 #include "train/adam.h"
 #include "train/io/checkpoint.h"
 #include "train/fit.h"
-#include "train/threads.h"
+#include "common/threads.h"
 #include "support.h"
 #include "data/lesson_data.h"
 

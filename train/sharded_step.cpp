@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "train/loss.h"
-#include "train/threads.h"
+#include "common/threads.h"
 
 namespace charnn {
 

@@ -24,7 +24,7 @@
 
 #include "data/loader.h"
 #include "models/registry.h"
-#include "train/threads.h"
+#include "common/threads.h"
 
 namespace charnn {
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "train/threads.h"
+#include "common/threads.h"
 #include "train/generate/sample_checks.h"
 #include "train/generate/window_chains.h"
 

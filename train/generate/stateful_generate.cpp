@@ -10,7 +10,7 @@
 #include "common/error.h"
 #include "data/corpus.h"
 #include "train/generate/sample_checks.h"
-#include "train/threads.h"
+#include "common/threads.h"
 
 namespace charnn {
 namespace {

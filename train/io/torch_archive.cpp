@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "train/io/zip_check.h"
+#include "common/crc32.h"
 
 namespace charnn {
 namespace {

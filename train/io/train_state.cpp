@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/crc32.h"
 #include "common/error.h"
 #include "common/file.h"
 #include "common/test_hold.h"

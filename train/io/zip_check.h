@@ -18,7 +18,4 @@ namespace charnn {
 // end record at all is left to LibTorch's reader to reject.
 void verify_zip_records(const std::filesystem::path& path, const std::string& bytes);
 
-// The zip format's CRC-32 (IEEE 802.3), also the digest that ties train_state.pt to model.pt.
-uint32_t crc32(const unsigned char* p, size_t n);
-
 }  // namespace charnn

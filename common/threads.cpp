@@ -1,4 +1,4 @@
-#include "train/threads.h"
+#include "common/threads.h"
 
 #include <dlfcn.h>
 
