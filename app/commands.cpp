@@ -17,9 +17,8 @@
 #include "train/io/atomic_file.h"
 #include "train/io/run_files.h"
 #include "train/io/train_state.h"
-#include "data/text_field.h"
-#include "train/generate/generate.h"
-#include "train/generate/stateful_generate.h"
+#include "data/corpus.h"
+#include "train/families/family.h"
 #include "train/run/lesson.h"
 #include "train/report.h"
 #include "train/run/run_directory.h"
@@ -103,12 +102,12 @@ int run_train(TrainArgs a) {
     } catch (const std::invalid_argument& e) {
       throw InputError(fmt::format("--model: {}", e.what()));
     }
-    if (a.run.trn_lines > 0 && !spec->is_stateful()) {
+    if (a.run.trn_lines > 0 && !family_of(*spec).splits_text_by_lines()) {
       throw InputError(fmt::format("--trn-lines {}: {} trains on windows of the whole text; only the stateful "
                                    "models split the text by lines",
                                    a.run.trn_lines, spec->name));
     }
-    a.run.bs = a.bs > 0 ? a.bs : spec->is_stateful() ? 64 : 512;
+    a.run.bs = a.bs > 0 ? a.bs : spec->lesson_bs;
     a.run.model.n_hidden = a.n_hidden > 0 ? a.n_hidden : spec->lesson_n_hidden;
     if (a.fits.empty()) a.fits.push_back("1@1e-3");
     for (const auto& f : a.fits) a.run.schedule.push_back(parse_fit(f));
@@ -173,37 +172,22 @@ class TextStream {
   std::string pending_;
 };
 
-// The notebook's test cells for a CharSeqStateful* run: its torchtext vocabulary, the state
-// carried from window to window, and its multinomial sampling unless --greedy or --temperature
-// says otherwise.
-void sample_stateful(LoadedModel& loaded, const SampleArgs& a, SampleOptions options, std::u32string_view prompt) {
-  const auto config_file = (std::filesystem::path(a.checkpoint) / kConfigFile).string();
-  torchtext::Field TEXT(/*lower=*/true);
-  TEXT.vocab = torchtext::Vocab::from_itos(loaded.config.itos, config_file + " 'itos'");
-  if (!a.greedy && !options.temperature) options.temperature = 1.0;
-  TextStream out(encode_utf8(std::u32string(prompt)));
-  generate(loaded.model, TEXT, prompt, options, [&out](const std::string& token) { out.write(token); });
-  out.finish();
-}
-
 }  // namespace
 
 int run_sample(const SampleArgs& a) {
   // Until a --force replacement has a checkpoint, the run in the directory is the parked one.
   auto loaded = load_run_model(current_run(a.checkpoint));
-  if (a.n < 0) throw InputError(fmt::format("-n {}: must be >= 0", a.n));
+  const auto& family = family_of(find_model(loaded.config.model.model));
   SampleOptions options;
   options.n = a.n;
   options.temperature = a.temperature;
   options.seed = a.seed;
+  if (!a.greedy && !options.temperature && family.samples_by_default()) options.temperature = 1.0;
   const auto prompt = decode_utf8(a.prompt, "prompt");
-  if (loaded.model.stateful) {
-    sample_stateful(loaded, a, options, prompt);
-    return 0;
-  }
   TextStream out(encode_utf8(prompt));
-  generate(loaded.model, loaded.vocab, loaded.window, prompt, options,
-           [&out](char32_t c) { out.write(encode_utf8(c)); });
+  const auto vocab_name = fmt::format("{} 'itos'", (current_run(a.checkpoint) / kConfigFile).string());
+  family.generate(loaded.model, loaded.config, vocab_name, prompt, options,
+                  [&out](std::string_view token) { out.write(token); });
   out.finish();
   return 0;
 }

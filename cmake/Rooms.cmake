@@ -14,6 +14,7 @@
 add_library(charnn_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch.cpp)
 target_include_directories(charnn_pch SYSTEM PRIVATE ${TORCH_INCLUDE_DIRS})
 target_link_libraries(charnn_pch PRIVATE ${TORCH_LIBRARIES})
+target_compile_options(charnn_pch PRIVATE ${CHARNN_WARNINGS})  # -Wpedantic changes what the header defines
 target_precompile_headers(charnn_pch PRIVATE <torch/torch.h>)
 
 function(charnn_room target dir)

@@ -7,6 +7,7 @@
 //   step:N   after the run's N-th optimizer step, once its metrics row and checkpoint are written
 //   save:N   inside this process's N-th checkpoint, after model.pt.next is written and before
 //            train_state.pt names it
+//   validate:N  before this process's N-th validation pass
 #include <atomic>
 #include <cstdint>
 #include <string_view>

@@ -98,6 +98,30 @@ Vocab Vocab::from_chars(std::vector<char32_t> chars) {
   return v;
 }
 
+Vocab Vocab::from_tokens(const std::vector<std::string>& tokens, std::string_view name) {
+  std::vector<char32_t> chars;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const auto decoded = decode_utf8(tokens[i], std::string(name));
+    if (decoded.size() != 1) {
+      throw InputError(fmt::format("{}: entry {} is {} characters long; each entry of a windowed model's "
+                                   "vocabulary is one character",
+                                   name, i, decoded.size()));
+    }
+    chars.push_back(decoded[0]);
+  }
+  if (chars.empty() || chars[0] != U'\0') {
+    throw InputError(fmt::format("{}: a windowed model's vocabulary starts with \"\\u0000\"", name));
+  }
+  return from_chars(std::move(chars));
+}
+
+std::vector<std::string> Vocab::tokens() const {
+  std::vector<std::string> out;
+  out.reserve(chars_.size());
+  for (char32_t c : chars_) out.push_back(encode_utf8(c));
+  return out;
+}
+
 int64_t Vocab::index_of(char32_t c) const {
   return c < index_of_.size() ? index_of_[c] : -1;
 }

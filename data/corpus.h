@@ -24,7 +24,11 @@ class Vocab {
   Vocab() = default;
   // Python: chars = sorted(list(set(text))); chars.insert(0, "\0")
   static Vocab from_text(std::u32string_view text);
-  static Vocab from_chars(std::vector<char32_t> chars);  // as stored in a checkpoint
+  static Vocab from_chars(std::vector<char32_t> chars);
+  // As a run's config.json stores it: each entry one character in UTF-8, "\0" first. Anything
+  // else is an InputError naming `name`.
+  static Vocab from_tokens(const std::vector<std::string>& tokens, std::string_view name);
+  std::vector<std::string> tokens() const;
 
   int64_t size() const { return static_cast<int64_t>(chars_.size()); }
   const std::vector<char32_t>& chars() const { return chars_; }

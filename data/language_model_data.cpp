@@ -32,6 +32,26 @@ TextFiles split_lines(std::u32string_view text, int64_t trn_lines, std::string_v
   return files;
 }
 
+int64_t count_lines(std::u32string_view text) {
+  int64_t lines = 0;
+  for (size_t k = 0; k < text.size(); ++k) {
+    if (text[k] == U'\n' || (text[k] == U'\r' && (k + 1 == text.size() || text[k + 1] != U'\n'))) ++lines;
+  }
+  return lines + (text.empty() || text.back() == U'\n' || text.back() == U'\r' ? 0 : 1);
+}
+
+int64_t training_lines(std::u32string_view text, int64_t asked, std::string_view name) {
+  const int64_t lines = count_lines(text);
+  if (lines < 2) {
+    throw InputError(fmt::format("{}: {} line(s); the stateful models train on the first lines of the text and "
+                                 "validate on the rest, so it needs at least 2 (and enough characters for a batch "
+                                 "in each part)",
+                                 name, lines));
+  }
+  if (asked > 0) return asked;
+  return lines > kLessonTrnLines ? kLessonTrnLines : std::max<int64_t>(1, lines * 4 / 5);
+}
+
 torch::Tensor batchify(const torch::Tensor& nums, int64_t bs) {
   const int64_t nb = nums.size(0) / bs;
   return nums.slice(0, 0, nb * bs).view({bs, nb}).t().contiguous();

@@ -33,6 +33,15 @@ struct TextFiles {
 // mode ends them: at '\n', '\r\n' or '\r', each read as '\n'. `name` is the corpus in errors.
 TextFiles split_lines(std::u32string_view text, int64_t trn_lines, std::string_view name);
 
+// Lines as Python's text mode counts them: ended by '\n', '\r\n' or '\r', the last one
+// counted whether or not it ends.
+int64_t count_lines(std::u32string_view text);
+
+// The training part's lines: `asked` when it is given (> 0), else the lesson's 7998 for a text
+// of more lines, and the first 80% of the lines of a shorter one (the lesson's share is 7998
+// of 9935). Throws InputError naming `name` when the text has fewer than 2 lines.
+int64_t training_lines(std::u32string_view text, int64_t asked, std::string_view name);
+
 // (nb, bs) with data[t][c] = nums[c*nb + t], nb = len(nums) // bs: column c is the c-th stretch
 // of the text, and the tail that does not fill a row is dropped.
 torch::Tensor batchify(const torch::Tensor& nums, int64_t bs);

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <filesystem>
 
 #include "data/corpus.h"
 #include "data/layouts.h"
@@ -17,6 +18,11 @@ namespace charnn {
 // length), with chars, char_indices and idx rebuilt from what is left, as the notebook's
 // cells would compute them on the shorter text.
 Corpus truncate_corpus(Corpus corpus, int64_t max_chars);
+
+// The text a run trains on: the file whole, or with max_chars > 0 its first max_chars
+// characters, reading only a bounded prefix (a character is at most 4 bytes), so a huge file
+// costs no more memory than the part trained on.
+Corpus load_training_text(const std::filesystem::path& path, int64_t max_chars);
 
 // windows of `cs` characters in the layout -> the validation rows that section of the
 // notebook used (split.h's lesson_val_idxs) -> ColumnarModelData.from_arrays(bs), whose

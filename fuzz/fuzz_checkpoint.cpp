@@ -17,7 +17,7 @@
 #include "data/corpus.h"
 #include "models/registry.h"
 #include "train/io/checkpoint.h"
-#include "train/io/run_config.h"
+#include "train/io/config_file.h"
 #include "train/io/train_state.h"
 #include "train/run/session.h"
 

@@ -1,5 +1,7 @@
 #include "models/registry.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -48,6 +50,12 @@ void register_model(ModelSpec spec) {
     if (known.name == spec.name) throw std::invalid_argument(fmt::format("model '{}' is already registered", spec.name));
   }
   registry().push_back(std::move(spec));
+}
+
+void unregister_model(std::string_view name) {
+  auto& specs = registry();
+  specs.erase(std::remove_if(specs.begin(), specs.end(), [&](const ModelSpec& s) { return s.name == name; }),
+              specs.end());
 }
 
 const ModelSpec& find_model(std::string_view name) {

@@ -20,6 +20,9 @@ enum class LossKind {
   NllSeq,  // the notebook's nll_loss_seq on [seq, B, vocab] against y [B, seq]
 };
 
+// A bound on the LSTM's layers, far above the lesson's 2: a hand-edited count beyond it is a typo.
+constexpr int64_t kMaxLayers = 64;
+
 struct ModelConfig {
   std::string model = "char-rnn";  // a registry name
   int64_t vocab_size = 85;
@@ -30,7 +33,7 @@ struct ModelConfig {
   // (the notebook passes bs=512, then trains at 64: the state restarts at the first batch), and
   // the LSTM's layers and the dropout between them.
   int64_t bs = 512;
-  int64_t nl = 2;
+  int64_t nl = 2;  // at most kMaxLayers
   double dropout = 0.5;
 };
 
@@ -54,6 +57,10 @@ struct ModelSpec {
   bool has_identity_init;
   std::function<LessonModel(const ModelConfig&)> make;
   int64_t lesson_n_hidden = 256;  // the notebook's n_hidden for this class
+  // How it trains (train/families/family.h): "windowed" for the windows of the first half,
+  // "language-model" for the second half's LanguageModelData; set from the layout.
+  std::string_view family;
+  int64_t lesson_bs = 512;  // the notebook's batch size for this class: 512, or 64 for the stateful models
   bool is_stateful() const { return layout == Layout::LanguageModel; }
 };
 
@@ -61,6 +68,8 @@ const std::vector<ModelSpec>& model_registry();
 // Adds a model (after the lesson's), e.g. one of your own: see model_entry below. Throws
 // std::invalid_argument when the name is taken.
 void register_model(ModelSpec spec);
+// Removes a registered model (a test's, when it is done with it); nothing when there is none.
+void unregister_model(std::string_view name);
 // Throws std::invalid_argument naming the unknown model and listing the known ones.
 const ModelSpec& find_model(std::string_view name);
 LessonModel make_model(const ModelConfig& config);

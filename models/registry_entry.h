@@ -76,7 +76,9 @@ ModelSpec model_entry(std::string_view name, std::string_view notebook_class, La
     }
     return out;
   };
-  return {name, notebook_class, layout, loss, identity, make, lesson_n_hidden};
+  const bool language_model = layout == Layout::LanguageModel;
+  return {name,     notebook_class,  layout, loss, identity, make, lesson_n_hidden,
+          language_model ? "language-model" : "windowed", language_model ? 64 : 512};
 }
 
 }  // namespace charnn

@@ -35,8 +35,9 @@ def main():
         out[name + ".step"] = torch.tensor(int(s["step"]))
     assert opt["param_groups"][0]["params"] == list(model), (opt["param_groups"][0]["params"], list(model))
     out.update({"model." + k: v for k, v in model.items()})
-    out["generator"] = state["generator"]
-    out["order"] = state["order"]
+    assert opt["name"] == "adam", opt["name"]
+    out["generator"] = state["data"]["generator"]
+    out["order"] = state["data"]["order"]
     out["batch"] = torch.tensor(state["position"]["batch"])
     torch.save(out, args.out)
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "train/cos_anneal.h"
+#include "train/learning_rate.h"
 
 using namespace charnn;
 
@@ -48,36 +49,28 @@ TEST_CASE("CosAnneal: warm-up only at a new schedule's start, cycle_mult 1 keeps
   CHECK_THROWS(CosAnneal(1.0, 0, 1));
 }
 
-TEST_CASE("CosAnneal: as fit's callback, a resumed fit continues the rates and cycle ends", "[train][cos_anneal]") {
-  auto w = torch::zeros({1}, torch::requires_grad());
-  torch::optim::Adam opt({w}, torch::optim::AdamOptions(1.0));
-  const auto lr_of = [&] { return opt.param_groups()[0].options().get_lr(); };
-
+TEST_CASE("CosAnneal: through LearningRate, a resumed fit continues the rates and cycle ends", "[train][cos_anneal]") {
   std::vector<int64_t> saved;
-  CosAnnealObserver whole(opt, CosAnneal(1.0, 10, 2), [&](int64_t c) { saved.push_back(c); });
-  FitState state;
-  whole.on_fit_begin(state, 3, 10);
-  std::vector<double> rates{lr_of()};
+  auto whole = LearningRate::cos_anneal(1.0, 10, 2);
+  auto rate = whole.begin(0);
+  std::vector<double> rates{rate.lr};
   for (int64_t b = 0; b < 29; ++b) {
-    ++state.batches_seen;
-    whole.on_batch_end({state, 3, 10, 0.0, 0.0});
-    rates.push_back(lr_of());
+    rate = whole.after_batch();
+    if (rate.finished_cycle >= 0) saved.push_back(rate.finished_cycle);
+    rates.push_back(rate.lr);
   }
   CHECK(saved == std::vector<int64_t>{0, 1});  // ended by calls 9 and 29
-  CHECK(whole.last_lr() == rates.back());
+  CHECK(whole.last() == rates.back());
 
-  // Stopped after 14 batches, then resumed by a fresh callback.
+  // Stopped after 14 batches, then resumed by a fresh schedule.
   std::vector<int64_t> resumed_saved;
-  CosAnnealObserver resumed(opt, CosAnneal(1.0, 10, 2), [&](int64_t c) { resumed_saved.push_back(c); });
-  FitState at;
-  at.batches_seen = 14;
-  set_lrs(opt, 123.0);
-  resumed.on_fit_begin(at, 3, 10);
-  CHECK(lr_of() == rates[14]);
+  auto resumed = LearningRate::cos_anneal(1.0, 10, 2);
+  CHECK(resumed.begin(14).lr == rates[14]);
   for (int64_t b = 14; b < 29; ++b) {
-    ++at.batches_seen;
-    resumed.on_batch_end({at, 3, 10, 0.0, 0.0});
-    CHECK(lr_of() == rates[b + 1]);
+    const auto r = resumed.after_batch();
+    if (r.finished_cycle >= 0) resumed_saved.push_back(r.finished_cycle);
+    CHECK(r.lr == rates[b + 1]);
   }
   CHECK(resumed_saved == std::vector<int64_t>{1});
+  CHECK(LearningRate::constant(0.25).begin(7).lr == 0.25);
 }

@@ -17,7 +17,8 @@
 #include "train/adam.h"
 #include "train/cos_anneal.h"
 #include "train/io/checkpoint.h"
-#include "train/lm_fit.h"
+#include "train/families/language_model.h"
+#include "train/fit.h"
 #include "common/threads.h"
 
 using namespace charnn;
@@ -25,13 +26,13 @@ using namespace charnn;
 namespace {
 
 struct RecordBatches : FitObserver {
-  explicit RecordBatches(torch::optim::Optimizer& opt) : opt(opt) {}
   void on_batch_end(const BatchEvent& e) override {
     losses.push_back(e.loss);
-    rates.push_back(opt.param_groups().at(0).options().get_lr());
+    rates.push_back(e.lr);
   }
-  torch::optim::Optimizer& opt;
+  void on_cycle_end(int64_t cycle) override { cycle_ends.emplace_back(losses.size(), cycle); }
   std::vector<double> losses, rates;
+  std::vector<std::pair<size_t, int64_t>> cycle_ends;
 };
 
 // All four reproduce the twin exactly (the LSTM since its l_out computes as Python's nn.Linear:
@@ -60,19 +61,21 @@ void check_lm_trajectory(const std::string& name) {
   auto model = make_model(config);
   load_state_dict(*model.module, dir / "init.pt");
   const double lr = ref.at("lr").get<double>();
-  Adam opt(model.module->parameters(),
-           torch::optim::AdamOptions(lr).weight_decay(ref.at("weight_decay").get<double>()));
+  auto opt = find_optimizer("adam").make(model.module->parameters(), lr, ref.at("weight_decay").get<double>());
 
   // The twin runs on one thread; so does this, so that no sum is cut differently.
   const ScopedThreads one_thread({1, -1});
   torch::manual_seed(ref.at("dropout_seed").get<uint64_t>());
-  RecordBatches record(opt);
-  auto rows = fit(model, md, ref.at("constant_epochs").get<int64_t>(), opt, {&record}).state.rows;
-  std::vector<std::pair<size_t, int64_t>> cycle_ends;
-  CosAnnealObserver cos(opt, CosAnneal(lr, md.trn_dl.size(), ref.at("cycle_mult").get<int64_t>()),
-                        [&](int64_t c) { cycle_ends.emplace_back(record.losses.size(), c); });
-  const auto cos_rows = fit(model, md, ref.at("cos_epochs").get<int64_t>(), opt, {&record, &cos}).state.rows;
+  RecordBatches record;
+  const auto np_random = md.np_random;
+  const auto nb = md.trn_dl.size();
+  auto data = language_model_training(std::move(md));
+  auto constant = LearningRate::constant(lr);
+  auto rows = fit(model, *data, ref.at("constant_epochs").get<int64_t>(), *opt, constant, {&record}).state.rows;
+  auto cos = LearningRate::cos_anneal(lr, nb, ref.at("cycle_mult").get<int64_t>());
+  const auto cos_rows = fit(model, *data, ref.at("cos_epochs").get<int64_t>(), *opt, cos, {&record}).state.rows;
   rows.insert(rows.end(), cos_rows.begin(), cos_rows.end());
+  const auto& cycle_ends = record.cycle_ends;
 
   const auto losses = ref.at("losses").get<std::vector<double>>();
   const auto rates = ref.at("rates").get<std::vector<double>>();
@@ -86,7 +89,7 @@ void check_lm_trajectory(const std::string& name) {
   INFO(name << ": " << losses.size() << " steps, worst loss difference " << worst);
   CHECK(worst <= test::kParityTolerance);
   CHECK(worst_rate <= 1e-12);
-  CHECK(std::abs(cos.last_lr() - ref.at("last_lr").get<double>()) <= 1e-12 * ref.at("last_lr").get<double>());
+  CHECK(std::abs(cos.last() - ref.at("last_lr").get<double>()) <= 1e-12 * ref.at("last_lr").get<double>());
   const auto ends = ref.at("cycle_ends");
   REQUIRE(cycle_ends.size() == ends.size());
   for (size_t i = 0; i < ends.size(); ++i) {
@@ -101,7 +104,7 @@ void check_lm_trajectory(const std::string& name) {
     CHECK(std::abs(rows[e].val_loss - ref_rows[e][2].get<double>()) <= test::kParityTolerance);
   }
   // The numpy stream ends where Python's does, in np.random.get_state()'s terms.
-  const auto np_state = md.np_random->state();
+  const auto np_state = np_random->state();
   const auto& ref_np = ref.at("numpy_state");
   CHECK(np_state.key == ref_np.at("key").get<std::vector<uint32_t>>());
   CHECK(np_state.pos == ref_np.at("pos").get<int64_t>());

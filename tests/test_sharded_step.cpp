@@ -14,6 +14,7 @@
 #include "models/registry.h"
 #include "support.h"
 #include "train/fit.h"
+#include "train/families/windows.h"
 #include "train/sharded_step.h"
 #include "common/threads.h"
 #include "data/lesson_data.h"
@@ -122,12 +123,14 @@ TEST_CASE("sharded step: one shard is the plain step bit for bit", "[train][shar
 TEST_CASE("sharded fit: the losses of 40 steps follow the plain fit's", "[train][sharded]") {
   auto trajectory = [](int shards) {
     auto s = setup("char-rnn", false, 25000);
-    torch::optim::Adam opt(s.model.module->parameters(), torch::optim::AdamOptions(1e-3));
+    auto opt = find_optimizer("adam").make(s.model.module->parameters(), 1e-3, 0.0);
+    auto data = windowed_training(std::move(s.md), s.loss, shards);
+    auto lr = LearningRate::constant(1e-3);
     struct Losses : FitObserver {
       std::vector<double> v;
       void on_batch_end(const BatchEvent& e) override { v.push_back(e.loss); }
     } losses;
-    const auto result = fit(s.model, s.md, 1, opt, s.loss, {&losses}, {}, torch::kCPU, shards);
+    const auto result = fit(s.model, *data, 1, *opt, lr, {&losses});
     return std::make_pair(losses.v, result.state.rows.back().val_loss);
   };
   const auto [plain, plain_val] = trajectory(1);

@@ -16,7 +16,7 @@
 #include "reference.h"
 #include "train/adam.h"
 #include "train/io/checkpoint.h"
-#include "train/io/run_config.h"
+#include "train/io/config_file.h"
 #include "train/loss.h"
 #include "common/threads.h"
 
@@ -373,7 +373,8 @@ TEST_CASE("registry: a stateful model's bs, nl and dropout reach its constructor
   run.model = config;
   run.schedule = {{1, 1e-3}};
   run.shards = 1;
-  run.itos = {"<unk>", "<pad>", "a", "b", "c", "d", "e", "f", "g", "h"};  // a stateful run's vocabulary: torchtext's itos
+  run.vocab = {"<unk>", "<pad>", "a", "b", "c", "d", "e", "f", "g", "h"};  // a stateful run's vocabulary: torchtext's itos
+  run.trn_batches = run.trn_rows = 1;
   write_run_config(dir.path(), run);
   const auto back = read_run_config(dir.path()).model;
   CHECK(back.bs == 3);

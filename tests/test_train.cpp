@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "data/split.h"
+#include "train/families/windows.h"
 #include "train/fit.h"
 #include "train/loss.h"
 #include "train/report.h"
@@ -54,17 +55,17 @@ TEST_CASE("set_lrs changes the rate and keeps Adam's moments and step count", "[
   // Two Adam steps on sum(w^2), the second after set_lrs; the expected values follow
   // torch.optim.Adam's update with the moments and step count carried over.
   auto w = torch::tensor({0.5, -1.5, 2.0}, torch::TensorOptions().dtype(torch::kFloat64).requires_grad(true));
-  torch::optim::Adam opt({w}, torch::optim::AdamOptions(1e-2));
+  auto opt = find_optimizer("adam").make({w}, 1e-2, 0.0);
   auto step = [&] {
-    opt.zero_grad();
+    opt->torch().zero_grad();
     (w * w).sum().backward();
-    opt.step();
+    opt->torch().step();
   };
   auto p = w.detach().clone();
   step();
-  set_lrs(opt, 1e-4);
+  set_lrs(*opt, 1e-4);
   step();
-  CHECK(static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr() == 1e-4);
+  CHECK(current_lr(*opt) == 1e-4);
 
   const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
   auto g = 2 * p;
@@ -109,9 +110,11 @@ TEST_CASE("smoke: every lesson model learns", "[train][smoke]") {
       auto md = lesson_data(corpus, spec.layout, cs);
       torch::manual_seed(0);
       auto model = make_model({c.model, corpus.vocab.size(), 42, 256, c.identity});
-      torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(c.lr));
+      auto opt = find_optimizer("adam").make(model.module->parameters(), c.lr, 0.0);
+      auto data = windowed_training(std::move(md), spec.loss, resolve_shards(0));
+      auto lr = LearningRate::constant(c.lr);
       Track track;
-      const auto result = fit(model, md, c.epochs, opt, spec.loss, {&track}, {}, torch::kCPU, resolve_shards(0));
+      const auto result = fit(model, *data, c.epochs, *opt, lr, {&track});
       INFO(c.model << ": " << track.steps << " batches, first loss " << track.first << ", smoothed "
                    << result.state.smoothed() << ", val " << result.state.rows.back().val_loss);
       CHECK(track.first > 4.0);
@@ -133,8 +136,10 @@ TEST_CASE("fit: a non-finite loss stops before the step, naming epoch and batch"
     model.module->named_parameters()["l_out.bias"].fill_(std::nan(""));
   }
   const auto before = model.module->named_parameters()["e.weight"].clone();
-  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(1e-3));
-  CHECK_THROWS_WITH(fit(model, md, 1, opt, LossKind::Nll),
+  auto opt = find_optimizer("adam").make(model.module->parameters(), 1e-3, 0.0);
+  auto data = windowed_training(std::move(md), LossKind::Nll, 1);
+  auto lr = LearningRate::constant(1e-3);
+  CHECK_THROWS_WITH(fit(model, *data, 1, *opt, lr),
                     Catch::Matchers::Contains("training loss is nan at epoch 0, batch 0 (step 1"));
   CHECK(torch::equal(before, model.module->named_parameters()["e.weight"]));
 }

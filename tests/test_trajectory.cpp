@@ -10,6 +10,7 @@
 #include "data/split.h"
 #include "train/adam.h"
 #include "train/io/checkpoint.h"
+#include "train/families/windows.h"
 #include "train/fit.h"
 #include "common/threads.h"
 #include "support.h"
@@ -43,13 +44,15 @@ void check_trajectory(const std::string& name) {
   auto md = lesson_data(corpus, spec.layout, cs, 512, ref.at("seed").get<uint64_t>());
   auto model = make_model(config);
   load_state_dict(*model.module, dir / "init.pt");
-  Adam opt(model.module->parameters(), torch::optim::AdamOptions(ref.at("lr").get<double>()));
+  auto opt = find_optimizer("adam").make(model.module->parameters(), ref.at("lr").get<double>(), 0.0);
+  auto data = windowed_training(std::move(md), spec.loss, 1);
+  auto lr = LearningRate::constant(ref.at("lr").get<double>());
   // The reference runs on one thread; so does this, so that no sum is cut differently (on
   // LibTorch 2.x the pool's split moves char-rnn by 1e-7, and identity init at lr 1e-2
   // magnifies that to 4e-3 in 64 steps).
   const ScopedThreads one_thread({1, -1});
   RecordLosses record;
-  const auto result = fit(model, md, ref.at("epochs").get<int64_t>(), opt, spec.loss, {&record});
+  const auto result = fit(model, *data, ref.at("epochs").get<int64_t>(), *opt, lr, {&record});
 
   const auto theirs = ref.at("losses").get<std::vector<double>>();
   REQUIRE(record.losses.size() == theirs.size());

@@ -16,6 +16,7 @@
 #include "reference.h"
 #include "support.h"
 #include "train/io/checkpoint.h"
+#include "train/families/windows.h"
 #include "train/fit.h"
 #include "train/generate/generate.h"
 #include "train/generate/row_kernels.h"
@@ -40,8 +41,10 @@ Trained trained(const std::string& name, bool identity) {
   auto md = lesson_data(corpus, spec.layout, cs);
   torch::manual_seed(0);
   auto model = make_model({name, corpus.vocab.size(), 42, 256, identity});
-  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(1e-2));
-  fit(model, md, 1, opt, spec.loss, {}, {}, torch::kCPU, 2);
+  auto opt = find_optimizer("adam").make(model.module->parameters(), 1e-2, 0.0);
+  auto data = windowed_training(std::move(md), spec.loss, 2);
+  auto lr = LearningRate::constant(1e-2);
+  fit(model, *data, 1, *opt, lr);
   return {std::move(model), std::move(corpus), cs};
 }
 

@@ -9,6 +9,11 @@
 #include <sstream>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/error.h"
+
 namespace charnn {
 
 namespace {
@@ -229,6 +234,78 @@ torch::Tensor Adam::step(LossClosure closure) {
   if (closure || kernel() == AdamKernel::aten || !fusable(*this)) return torch::optim::Adam::step(std::move(closure));
   fused_step(*this, kernel());
   return {};
+}
+
+namespace {
+
+class AdamOptimizer : public Optimizer {
+ public:
+  AdamOptimizer(std::vector<torch::Tensor> parameters, double lr, double weight_decay)
+      : adam_(std::move(parameters), torch::optim::AdamOptions(lr).weight_decay(weight_decay)) {}
+  torch::optim::Optimizer& torch() override { return adam_; }
+
+  OptimizerValues parameter_state(const torch::Tensor& p) override {
+    auto out = optimizer_values();
+    const auto it = adam_.state().find(optimizer_state_key(p));
+    if (it == adam_.state().end()) return out;  // no step taken yet
+    const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
+    out.insert("step", s.step());
+    out.insert("exp_avg", s.exp_avg());
+    out.insert("exp_avg_sq", s.exp_avg_sq());
+    return out;
+  }
+
+  void set_parameter_state(const torch::Tensor& p, const OptimizerValues& state) override {
+    auto s = std::make_unique<torch::optim::AdamParamState>();
+    s->step(integer(state, "step"));
+    s->exp_avg(moment(state, "exp_avg", p));
+    s->exp_avg_sq(moment(state, "exp_avg_sq", p));
+    adam_.state()[optimizer_state_key(p)] = std::move(s);
+  }
+
+  OptimizerValues group_options() override {
+    const auto& o = static_cast<const torch::optim::AdamOptions&>(adam_.param_groups().at(0).options());
+    auto out = optimizer_values();
+    out.insert("lr", o.lr());
+    out.insert("betas", c10::ivalue::Tuple::create(std::get<0>(o.betas()), std::get<1>(o.betas())));
+    out.insert("eps", o.eps());
+    out.insert("weight_decay", o.weight_decay());
+    out.insert("amsgrad", o.amsgrad());
+    return out;
+  }
+
+ private:
+  static const c10::IValue& entry(const OptimizerValues& state, const char* key) {
+    const auto it = state.find(key);
+    if (it == state.end()) throw InputError(fmt::format("'{}' is missing", key));
+    return it->value();
+  }
+  static int64_t integer(const OptimizerValues& state, const char* key) {
+    const auto& v = entry(state, key);
+    if (!v.isInt()) throw InputError(fmt::format("'{}' must be an integer, found {}", key, v.tagKind()));
+    return v.toInt();
+  }
+  // Every moment must fit its parameter, or the first step would fail inside LibTorch.
+  static torch::Tensor moment(const OptimizerValues& state, const char* key, const torch::Tensor& p) {
+    const auto& v = entry(state, key);
+    if (!v.isTensor()) throw InputError(fmt::format("'{}' must be a tensor, found {}", key, v.tagKind()));
+    const auto t = v.toTensor();
+    if (!t.sizes().equals(p.sizes())) {
+      throw InputError(fmt::format("'{}' has shape [{}], the parameter [{}]", key, fmt::join(t.sizes(), ", "),
+                                   fmt::join(p.sizes(), ", ")));
+    }
+    return t.to(p.device(), p.scalar_type()).clone();
+  }
+
+  Adam adam_;
+};
+
+}  // namespace
+
+OptimizerSpec adam_entry() {
+  return {"adam", [](std::vector<torch::Tensor> parameters, double lr, double weight_decay) {
+            return std::make_unique<AdamOptimizer>(std::move(parameters), lr, weight_decay);
+          }};
 }
 
 }  // namespace charnn

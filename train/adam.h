@@ -19,6 +19,8 @@
 #include <string>
 #include <type_traits>
 
+#include "train/optimizer.h"
+
 namespace charnn {
 
 // The optimizer's state map is keyed by the parameter's TensorImpl: as a pointer printed to a
@@ -42,5 +44,10 @@ class Adam : public torch::optim::Adam {
   // forces LibTorch's step, for measurements).
   static AdamKernel kernel();
 };
+
+// The registry's "adam": charnn::Adam behind the Optimizer interface. A parameter's state is
+// Python's {"step", "exp_avg", "exp_avg_sq"}; the group's {"lr", "betas", "eps",
+// "weight_decay", "amsgrad"}.
+OptimizerSpec adam_entry();
 
 }  // namespace charnn

@@ -30,23 +30,4 @@ CosAnneal::Rate CosAnneal::calc_lr() {
   return rate;
 }
 
-CosAnnealObserver::CosAnnealObserver(torch::optim::Optimizer& opt, CosAnneal schedule,
-                                     std::function<void(int64_t)> on_cycle_end)
-    : opt_(opt), schedule_(schedule), on_cycle_end_(std::move(on_cycle_end)) {}
-
-void CosAnnealObserver::apply(bool report) {
-  const auto rate = schedule_.calc_lr();
-  last_lr_ = rate.lr;
-  set_lrs(opt_, rate.lr);
-  if (report && rate.finished_cycle >= 0 && on_cycle_end_) on_cycle_end_(rate.finished_cycle);
-}
-
-void CosAnnealObserver::on_fit_begin(const FitState& state, int64_t, int64_t) {
-  // on_train_begin made call 0; each batch trained since made one more.
-  while (schedule_.calls() < state.batches_seen) apply(false);
-  apply(true);
-}
-
-void CosAnnealObserver::on_batch_end(const BatchEvent&) { apply(true); }
-
 }  // namespace charnn

@@ -4,12 +4,7 @@
 // cycles are counted in nb = len(trn_dl) iterations, not epochs; the first nb/20 iterations
 // of a new schedule run at init/100 and still count towards the first cycle; a cycle ends
 // while the rate of its last batch is computed, before that batch trains.
-#include <torch/torch.h>
-
 #include <cstdint>
-#include <functional>
-
-#include "train/fit.h"
 
 namespace charnn {
 
@@ -31,28 +26,6 @@ class CosAnneal {
   double nb_;  // grows by cycle_mult at each cycle's end, as fastai's self.nb does
   int64_t cycle_mult_;
   int64_t iteration_ = 0, cycle_iter_ = 0, cycle_count_ = 0;
-};
-
-// CosAnneal as fit's callback: the rate set before the first batch and after every batch,
-// into every parameter group. A resumed fit call replays the calls its batches made, so the
-// rate continues where it was; of the cycles ended before the interruption, only one ended by
-// the very last call is reported again (its checkpoint is written again, with the same weights).
-class CosAnnealObserver : public FitObserver {
- public:
-  CosAnnealObserver(torch::optim::Optimizer& opt, CosAnneal schedule,
-                    std::function<void(int64_t cycle)> on_cycle_end = {});
-  void on_fit_begin(const FitState& state, int64_t epochs, int64_t batches_per_epoch) override;
-  void on_batch_end(const BatchEvent& event) override;
-  // lo.lrs after the run: the rate computed for the batch after the last one.
-  double last_lr() const { return last_lr_; }
-
- private:
-  void apply(bool report);
-
-  torch::optim::Optimizer& opt_;
-  CosAnneal schedule_;
-  std::function<void(int64_t)> on_cycle_end_;
-  double last_lr_ = 0.0;
 };
 
 }  // namespace charnn

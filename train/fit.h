@@ -1,15 +1,19 @@
 #pragma once
-// fastai 0.7's fit(model, data, epochs, opt, crit) and set_lrs, with the bookkeeping the
-// notebook's printed rows come from: a debiased exponentially smoothed training loss
-// (momentum 0.98, counted across the whole fit call) and an unweighted mean of the
-// per-batch validation losses.
+// fastai 0.7's fit(model, data, epochs, opt, crit), the loop of every fit cell of the notebook,
+// once for both families of models (train/training_data.h): for each epoch, each batch's
+// loss and gradients, the optimizer's step at the rate the schedule gives (train/learning_rate.h),
+// then validation. The printed rows come from fastai's bookkeeping: a debiased exponentially
+// smoothed training loss (momentum 0.98, counted across the whole fit call) and the plain mean
+// of the validation batches' losses.
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
-#include "data/loader.h"
-#include "models/registry.h"
+#include "train/learning_rate.h"
+#include "train/optimizer.h"
+#include "train/training_data.h"
 
 namespace charnn {
 
@@ -19,14 +23,13 @@ struct EpochRow {
   double val_loss;
 };
 
-// Everything needed to continue a fit call exactly where it stopped.
+// Where the loop stands in a fit call; with the data's own state (TrainingData::state), all that
+// continues it exactly.
 struct FitState {
   int64_t epoch = 0;          // the epoch in progress
   int64_t batch = 0;          // the next batch to train in that epoch (batches done so far)
   int64_t batches_seen = 0;   // b in fastai's debias, across the fit call
   double avg_loss = 0.0;      // fastai's avg_loss before debiasing
-  torch::Tensor order;        // the epoch's row permutation (undefined before the epoch draws it)
-  int64_t row = 0;            // language-model data: the loader's i, the next batch's first row
   std::vector<EpochRow> rows; // rows finished so far
   double smoothed() const;
   // One more training batch of this loss in fastai's smoothed-loss bookkeeping.
@@ -38,7 +41,7 @@ struct BatchEvent {
   int64_t epochs;
   int64_t batches_per_epoch;
   double loss;  // this batch's raw loss
-  double lr;    // the learning rate this batch's step used
+  double lr;    // the rate this batch's step used
 };
 
 // Observers see progress; any of them may ask training to stop at the next batch boundary.
@@ -47,6 +50,8 @@ class FitObserver {
   virtual ~FitObserver() = default;
   virtual void on_fit_begin(const FitState& /*state*/, int64_t /*epochs*/, int64_t /*batches_per_epoch*/) {}
   virtual void on_batch_end(const BatchEvent& /*event*/) {}
+  // CosAnneal's on_cycle_end(cycle), after the batch whose next rate ended the cycle.
+  virtual void on_cycle_end(int64_t /*cycle*/) {}
   virtual void on_epoch_end(const EpochRow& /*row*/, const FitState& /*state*/) {}
   virtual bool stop_requested() { return false; }
 };
@@ -61,23 +66,10 @@ class NonFiniteLoss : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-void set_lrs(torch::optim::Optimizer& opt, double lr);
-// The rate the next step applies (the first parameter group's; set_lrs sets them all).
-double current_lr(torch::optim::Optimizer& opt);
-
-// What both fit loops (this one and train/lm_fit.h's) share around their step: whether any
-// observer asks to stop, and the NonFiniteLoss (naming epoch, batch and step) thrown before
-// the optimizer applies a NaN or infinite loss.
-bool any_stop(const std::vector<FitObserver*>& observers);
-void check_finite_loss(double loss, const FitState& state);
-
-// Throws NonFiniteLoss (naming epoch and batch) when a training loss is NaN or infinite,
-// before the optimizer step applies it.
-// shards > 1 cuts each CPU batch across that many threads (train/sharded_step.h): faster on
-// several cores, equal to the plain step up to the order of floating-point sums. 1 is the
-// plain step, bit for bit what PyTorch computes.
-FitResult fit(LessonModel& model, ModelData& md, int64_t epochs, torch::optim::Optimizer& opt,
-              LossKind loss, const std::vector<FitObserver*>& observers = {},
-              FitState resume_from = {}, const torch::Device& device = torch::kCPU, int shards = 1);
+// Runs `epochs` epochs from `resume_from` (a fresh call: FitState{}; a resumed one: the saved
+// position, with `data` restored to it). Throws NonFiniteLoss, naming the epoch, batch and
+// step, before the optimizer applies a NaN or infinite loss.
+FitResult fit(LessonModel& model, TrainingData& data, int64_t epochs, Optimizer& opt, LearningRate& lr,
+              const std::vector<FitObserver*>& observers = {}, FitState resume_from = {});
 
 }  // namespace charnn

@@ -13,7 +13,7 @@
 #include "cli_case.h"
 #include "data/corpus.h"
 #include "train/io/checkpoint.h"
-#include "train/io/run_config.h"
+#include "train/io/config_file.h"
 
 using namespace charnn;
 using namespace charnn::test;
@@ -147,7 +147,7 @@ TEST_CASE("corpus: one huge line is just text", "[cli][corpus]") {
   expect_success(r);
   const auto config = read_run_config(dir / "run");
   CHECK(config.max_chars == 3000);
-  CHECK(std::find(config.vocab.begin(), config.vocab.end(), U'\n') == config.vocab.end());
+  CHECK(std::find(config.vocab.begin(), config.vocab.end(), "\n") == config.vocab.end());
   CHECK(csv_rows(dir / "run" / "epochs.csv").size() == 1);
 }
 
@@ -161,7 +161,7 @@ TEST_CASE("corpus: characters outside the BMP train and sample", "[cli][corpus]"
   const auto run = tiny_run(dir, text);
   const auto config = read_run_config(run);
   for (char32_t c : {U'\U0001F600', U'\U0001D518', U'\U0001D52B', U'\U00010330', U'\u6F22'}) {
-    CHECK(std::find(config.vocab.begin(), config.vocab.end(), c) != config.vocab.end());
+    CHECK(std::find(config.vocab.begin(), config.vocab.end(), encode_utf8(c)) != config.vocab.end());
   }
   const std::string prompt = "smile \xF0\x9F\x98\x80 math ";  // 13 characters, 16 bytes
   const auto r = sample(run, prompt);
@@ -283,8 +283,9 @@ TEST_CASE("checkpoint: a malformed config.json names the problem", "[cli][checkp
       {"\"n_hidden\": 16", "\"n_hidden\": 0", "'n_hidden' must be an integer >= 1, got 0"},
       {"\"seed\": 0", "\"seed\": -1", "'seed' must be an integer >= 0, got -1"},
       {"\"lr\": 0.01", "\"lr\": -0.01", "'lr' must be a finite number > 0, got -0.01"},
-      {"\"vocab_code_points\": [\n    0", "\"vocab_code_points\": [\n    3.11111e+120",
-       "'vocab_code_points' holds 3.11111e+120, not a Unicode code point"},
+      {"\"format\": \"charnn-run/2\"", "\"format\": \"charnn-run/9\"",
+       "'format' is \"charnn-run/9\"; this charnn reads \"charnn-run/2\" and \"charnn-run/1\""},
+      {"\"optimizer\": \"adam\"", "\"optimizer\": \"adamw\"", "unknown optimizer 'adamw' (known: adam)"},
       {"\"model\": \"char-rnn\"", "\"model\": \"char-gru\"", "unknown model 'char-gru'"},
       {"\"shards\": ", "\"shards\": 4294967296, \"x\": ",
        "'shards' must be an integer from 1 to 2147483647, got 4294967296"},
@@ -296,6 +297,16 @@ TEST_CASE("checkpoint: a malformed config.json names the problem", "[cli][checkp
     edited.replace(edited.find(field), field.size(), replacement);
     write_file(run / "config.json", edited);
     expect_error(sample(run, "the water"), (run / "config.json").string() + ": " + message);
+  }
+  {
+    // A windowed model's vocabulary is one character per entry, "\0" first.
+    auto edited = json;
+    const std::string field = "\"itos\": [\n    \"\\u0000\"";
+    REQUIRE(edited.find(field) != std::string::npos);
+    edited.replace(edited.find(field), field.size(), "\"itos\": [\n    \"ab\"");
+    write_file(run / "config.json", edited);
+    expect_error(sample(run, "the water"),
+                 (run / "config.json").string() + " 'itos': entry 0 is 2 characters long; each entry of a windowed");
   }
   auto edited = json;
   edited.replace(edited.find("\"char-rnn\""), 10, "\"char3-model\"");

@@ -327,20 +327,40 @@ TEST_CASE("run dir: a hand-edited config.json is held to the same size bound as 
 
 // ---- exit codes and messages ----------------------------------------------------------------
 
-TEST_CASE("run dir: a signal after the last batch still exits 128+signal, saying the run is complete",
+TEST_CASE("run dir: a signal in the last validation still exits 128+signal, saying the run is complete",
           "[cli][rundir]") {
   const auto dir = fresh_dir("rundir-late-signal");
   const auto reference = tiny_run(dir, synthetic_text(3000));
-  const auto last = read_resume_point(reference).step;
-  const auto hold = fmt::format("step:{}", last);
-  CliProcess p(train_args(dir / "tiny.txt", dir / "run", kTiny), dir, "late", hold_at(hold));
-  wait_for_hold(p, hold);
+  // tiny_run's one epoch: one validation pass, after the last batch.
+  CliProcess p(train_args(dir / "tiny.txt", dir / "run", kTiny), dir, "late", hold_at("validate:1"));
+  wait_for_hold(p, "validate:1");
   p.send(SIGINT);
   const auto r = p.wait();
   INFO(r.err);
   CHECK(r.exit_code == 128 + SIGINT);
   CHECK_THAT(r.err, Catch::Matchers::Contains("charnn: signal 2 arrived after the last batch; the run is complete in"));
   CHECK(read_resume_point(dir / "run").fit == 1);
+  CHECK(read_file(dir / "run" / "model.pt") == read_file(reference / "model.pt"));
+}
+
+TEST_CASE("run dir: a signal at the last batch boundary stops before the validation and resumes exactly",
+          "[cli][rundir]") {
+  const auto dir = fresh_dir("rundir-last-boundary");
+  const auto reference = tiny_run(dir, synthetic_text(3000));
+  const auto last = read_resume_point(reference).step;
+  const auto hold = fmt::format("step:{}", last);
+  CliProcess p(train_args(dir / "tiny.txt", dir / "run", kTiny), dir, "last", hold_at(hold));
+  wait_for_hold(p, hold);
+  p.send(SIGINT);
+  const auto r = p.wait();
+  INFO(r.err);
+  CHECK(r.exit_code == 128 + SIGINT);
+  CHECK_THAT(r.err, Catch::Matchers::Contains(fmt::format("in fit call 1, epoch 0, batch {}; checkpoint saved", last)));
+  expect_success(run_cli({"train", "--no-progress", "--resume", (dir / "run").string()}, dir, "resume"));
+  for (const char* name : {"model.pt", "train_state.pt", "epochs.csv"}) {
+    INFO(name);
+    CHECK(read_file(dir / "run" / name) == read_file(reference / name));
+  }
 }
 
 TEST_CASE("run dir: --resume on a finished run changes nothing and says so", "[cli][rundir]") {

@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "train/io/metrics.h"
-#include "train/io/run_config.h"
+#include "train/io/config_file.h"
 #include "train/io/train_state.h"
 
 namespace charnn {

@@ -10,7 +10,6 @@
 #include "common/error.h"
 #include "common/file.h"
 #include "common/test_hold.h"
-#include "train/adam.h"
 #include "train/io/atomic_file.h"
 #include "train/io/checkpoint.h"
 #include "train/io/torch_save.h"
@@ -24,14 +23,9 @@ using Dict = c10::impl::GenericDict;
 
 Dict new_dict() { return Dict(c10::StringType::get(), c10::AnyType::get()); }
 
-constexpr int64_t kFormatVersion = 1;
+constexpr int64_t kFormatVersion = 2;
 
 int64_t g_saves = 0;  // this process's checkpoints, for CHARNN_TEST_HOLD=save:N
-
-torch::optim::AdamParamState* adam_state(torch::optim::Adam& opt, const torch::Tensor& p) {
-  const auto it = opt.state().find(optimizer_state_key(p));
-  return it == opt.state().end() ? nullptr : static_cast<torch::optim::AdamParamState*>(it->second.get());
-}
 
 struct ModelDigest {
   int64_t bytes;
@@ -44,28 +38,28 @@ ModelDigest model_digest_of(const std::string& bytes) {
           crc32(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())};
 }
 
-Dict optimizer_dict(const torch::nn::Module& model, torch::optim::Adam& opt) {
+// A dict as it was loaded (its entries typed as the file has them), with string keys.
+Dict generic(const Dict& dict) {
+  auto out = new_dict();
+  for (const auto& entry : dict) {
+    if (entry.key().isString()) out.insert(entry.key(), entry.value());
+  }
+  return out;
+}
+
+Dict optimizer_dict(const torch::nn::Module& model, const std::string& name, Optimizer& opt) {
   auto state = new_dict();
   c10::List<std::string> names;
   for (const auto& item : model.named_parameters()) {
     names.push_back(item.key());
-    const auto* s = adam_state(opt, item.value());
-    if (s == nullptr) continue;  // no step taken yet, as in Python
-    auto moments = new_dict();
-    moments.insert("step", s->step());
-    moments.insert("exp_avg", s->exp_avg());
-    moments.insert("exp_avg_sq", s->exp_avg_sq());
-    state.insert(item.key(), moments);
+    const auto s = opt.parameter_state(item.value());
+    if (s.size() == 0) continue;  // no step taken yet, as in Python
+    state.insert(item.key(), generic(s));
   }
-  const auto& o = static_cast<const torch::optim::AdamOptions&>(opt.param_groups().at(0).options());
-  auto group = new_dict();
-  group.insert("lr", o.lr());
-  group.insert("betas", c10::ivalue::Tuple::create(std::get<0>(o.betas()), std::get<1>(o.betas())));
-  group.insert("eps", o.eps());
-  group.insert("weight_decay", o.weight_decay());
-  group.insert("amsgrad", o.amsgrad());
+  auto group = generic(opt.group_options());
   group.insert("params", names);
   auto out = new_dict();
+  out.insert("name", name);
   out.insert("state", state);
   c10::impl::GenericList groups(c10::AnyType::get());
   groups.push_back(group);
@@ -83,7 +77,6 @@ Dict position_dict(const TrainPosition& pos) {
   d.insert("batch", pos.fit.batch);
   d.insert("batches_seen", pos.fit.batches_seen);
   d.insert("avg_loss", pos.fit.avg_loss);
-  d.insert("row", pos.fit.row);
   d.insert("lrs", pos.lrs);
   d.insert("rows", torch::tensor(rows, torch::kFloat64).view({-1, 3}));
   return d;
@@ -158,37 +151,35 @@ TrainPosition read_position(const Fields& state) {
   pos.fit.batch = p.integer("batch");
   pos.fit.batches_seen = p.integer("batches_seen");
   pos.fit.avg_loss = p.number("avg_loss");
-  // Files written before the stateful models have neither; their runs need neither.
-  if (p.has("row")) pos.fit.row = p.integer("row");
-  if (p.has("lrs")) pos.lrs = p.number("lrs");
+  pos.lrs = p.number("lrs");
   auto rows = p.tensor("rows");
   if (rows.dim() != 2 || rows.size(1) != 3) p.problem(fmt::format("'position.rows' has shape {}, expected [n, 3]", shape_string(rows)));
   rows = rows.to(torch::kFloat64).contiguous();
   const auto* r = rows.data_ptr<double>();
   for (int64_t i = 0; i < rows.size(0); ++i, r += 3) pos.fit.rows.push_back({static_cast<int64_t>(r[0]), r[1], r[2]});
-  if (const auto order = state.get("order"); !order.isNone()) pos.fit.order = state.tensor("order");
   return pos;
 }
 
-// Moments are matched to parameters by name; every one must fit its parameter's shape, or
-// the first step would fail inside LibTorch.
-void read_optimizer(const Fields& state, const torch::nn::Module& model, torch::optim::Adam& opt) {
-  const auto moments = state.dict("optimizer").dict("state");
+// The state is matched to parameters by name; the optimizer checks each entry fits its
+// parameter, or the first step would fail inside LibTorch.
+void read_optimizer(const Fields& state, const torch::nn::Module& model, const std::string& name, Optimizer& opt) {
+  const auto saved = state.dict("optimizer");
+  // Version 1 names none: it was always Adam.
+  const auto saved_name = saved.has("name") ? saved.get("name") : c10::IValue(std::string("adam"));
+  if (!saved_name.isString() || saved_name.toStringRef() != name) {
+    saved.problem(fmt::format("holds the state of optimizer '{}', the run's is '{}'",
+                              saved_name.isString() ? saved_name.toStringRef() : std::string("?"), name));
+  }
+  const auto moments = saved.dict("state");
   const auto params = model.named_parameters();
   for (const auto& entry : moments.entries()) {
-    const auto name = entry.key().isString() ? entry.key().toStringRef() : std::string("?");
-    if (!params.contains(name)) moments.problem(fmt::format("optimizer state for '{}', which the model does not have", name));
-    const auto& p = params[name];
-    const auto m = moments.dict(name);
-    auto s = std::make_unique<torch::optim::AdamParamState>();
-    s->step(m.integer("step"));
-    s->exp_avg(m.tensor("exp_avg").to(p.device(), p.scalar_type()).clone());
-    s->exp_avg_sq(m.tensor("exp_avg_sq").to(p.device(), p.scalar_type()).clone());
-    if (!s->exp_avg().sizes().equals(p.sizes()) || !s->exp_avg_sq().sizes().equals(p.sizes())) {
-      moments.problem(fmt::format("the moments of '{}' have shape {}, the parameter {}", name,
-                                  shape_string(s->exp_avg()), shape_string(p)));
+    const auto key = entry.key().isString() ? entry.key().toStringRef() : std::string("?");
+    if (!params.contains(key)) moments.problem(fmt::format("optimizer state for '{}', which the model does not have", key));
+    try {
+      opt.set_parameter_state(params[key], generic(moments.dict(key).entries()));
+    } catch (const InputError& e) {
+      moments.problem(fmt::format("the optimizer state of '{}': {}", key, e.what()));
     }
-    opt.state()[optimizer_state_key(p)] = std::move(s);
   }
 }
 
@@ -203,9 +194,9 @@ void check_varying_position(const TrainPosition& pos, const RunShape& run, int64
   std::string problem;
   if (pos.fit_index < 0 || pos.fit_index > fits) {
     problem = fmt::format("fit call {} of a {}-call schedule", pos.fit_index + 1, fits);
-  } else if (f.epoch < 0 || f.epoch > epochs || f.batch < 0 || f.batch > nb || f.row < 0 || (f.batch == 0) != (f.row == 0)) {
-    problem = fmt::format("position epoch {}, batch {}, row {} outside {} epoch(s) of at most {} batches", f.epoch,
-                          f.batch, f.row, epochs, nb);
+  } else if (f.epoch < 0 || f.epoch > epochs || f.batch < 0 || f.batch > nb) {
+    problem = fmt::format("position epoch {}, batch {} outside {} epoch(s) of at most {} batches", f.epoch, f.batch,
+                          epochs, nb);
   } else if (f.batches_seen < f.batch || f.batches_seen > f.epoch * nb + f.batch ||
              static_cast<int64_t>(f.rows.size()) != f.epoch || pos.steps_before < 0 || pos.steps_before > most_before) {
     problem = fmt::format("inconsistent position (epoch {}, batch {}, {} batches seen, {} epoch rows, {} steps "
@@ -217,39 +208,20 @@ void check_varying_position(const TrainPosition& pos, const RunShape& run, int64
   if (!problem.empty()) state.problem(problem + "; not a checkpoint of this run");
 }
 
-Dict stateful_dict(const StatefulResume& s) {
-  auto numpy = new_dict();
-  numpy.insert("key", torch::tensor(std::vector<int64_t>(s.numpy.key.begin(), s.numpy.key.end()), torch::kInt64));
-  numpy.insert("pos", s.numpy.pos);
-  numpy.insert("has_gauss", s.numpy.has_gauss);
-  numpy.insert("gauss", s.numpy.gauss);
-  c10::List<at::Tensor> hidden;
-  for (const auto& h : s.hidden) hidden.push_back(h.detach().cpu());
-  auto d = new_dict();
-  d.insert("numpy", numpy);
-  d.insert("hidden", hidden);
-  return d;
-}
-
-StatefulResume read_stateful(const Fields& state) {
-  const auto d = state.dict("stateful");
-  const auto numpy = d.dict("numpy");
-  StatefulResume out;
-  const auto key = numpy.tensor("key").to(torch::kInt64).contiguous();
-  const auto* k = key.data_ptr<int64_t>();
-  for (int64_t i = 0; i < key.numel(); ++i) {
-    if (k[i] < 0 || k[i] > UINT32_MAX) numpy.problem("'stateful.numpy.key' holds a value outside 32 bits");
-    out.numpy.key.push_back(static_cast<uint32_t>(k[i]));
+// Version 1 kept the data's state at the top level and its row in the position: the same values
+// under the names the families read ("order", "generator", "row", "numpy", "hidden").
+DataState data_of_version_1(const Fields& state) {
+  auto data = data_state();
+  data.insert("order", state.get("order"));
+  data.insert("generator", state.get("generator"));
+  const auto position = state.dict("position");
+  data.insert("row", position.has("row") ? position.get("row") : c10::IValue(int64_t{0}));
+  if (state.has("stateful")) {
+    const auto stateful = state.dict("stateful");
+    data.insert("numpy", stateful.get("numpy"));
+    data.insert("hidden", stateful.get("hidden"));
   }
-  out.numpy.pos = numpy.integer("pos");
-  out.numpy.has_gauss = numpy.boolean("has_gauss");
-  out.numpy.gauss = numpy.number("gauss");
-  if (out.numpy.key.size() != 624 || out.numpy.pos < 0 || out.numpy.pos > 624) {
-    numpy.problem(fmt::format("'stateful.numpy' has {} key words and position {}, numpy's MT19937 has 624 and a "
-                              "position in [0, 624]", out.numpy.key.size(), out.numpy.pos));
-  }
-  out.hidden = d.tensors("hidden");
-  return out;
+  return data;
 }
 
 // A train_state.pt that parses but does not fit this run (edited, or copied from another run)
@@ -262,7 +234,7 @@ void check_position(const TrainPosition& pos, const RunShape& run, const Fields&
   int64_t steps_before = 0;  // every earlier fit call ran all its epochs of nb batches
   for (int64_t i = 0; i < std::min(pos.fit_index, fits); ++i) steps_before += run.epochs_per_fit[i] * nb;
   std::string problem;
-  if (run.epochs_vary) {
+  if (run.epochs_end_early) {
     check_varying_position(pos, run, epochs, state);
     return;
   }
@@ -275,15 +247,8 @@ void check_position(const TrainPosition& pos, const RunShape& run, const Fields&
     problem = fmt::format("inconsistent position (epoch {}, batch {}, {} batches seen, {} epoch rows, {} steps "
                           "before this fit call where the run has {})",
                           f.epoch, f.batch, f.batches_seen, f.rows.size(), pos.steps_before, steps_before);
-  } else if (!std::isfinite(f.avg_loss)) {
-    problem = fmt::format("smoothed loss state is {}", f.avg_loss);
-  } else if (f.batch > 0 && !f.order.defined()) {
-    problem = "mid-epoch position without the epoch's batch order";
-  } else if (f.order.defined() && (f.order.scalar_type() != torch::kInt64 || f.order.dim() != 1 ||
-                                   f.order.numel() != run.training_rows ||
-                                   (f.order.numel() > 0 && (f.order.min().item<int64_t>() < 0 ||
-                                                            f.order.max().item<int64_t>() >= f.order.numel())))) {
-    problem = fmt::format("batch order is not a permutation of the run's {} training rows", run.training_rows);
+  } else if (!std::isfinite(f.avg_loss) || !std::isfinite(pos.lrs)) {
+    problem = fmt::format("smoothed loss state {}, rate {}", f.avg_loss, pos.lrs);
   }
   if (!problem.empty()) state.problem(problem + "; not a checkpoint of this run");
 }
@@ -310,9 +275,8 @@ void settle_model_file(const fs::path& dir, const Fields& state) {
 
 }  // namespace
 
-void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch::optim::Adam& opt,
-                     const TrainPosition& position, const torch::Tensor& generator_state,
-                     const StatefulResume* stateful) {
+void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, const std::string& optimizer, Optimizer& opt,
+                     const TrainPosition& position, const DataState& data) {
   c10::Dict<std::string, at::Tensor> weights;
   for (const auto& item : model.named_parameters()) weights.insert(item.key(), item.value());
   for (const auto& item : model.named_buffers()) weights.insert(item.key(), item.value());
@@ -329,11 +293,9 @@ void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch:
   state.insert("format", std::string("charnn train_state"));
   state.insert("version", kFormatVersion);
   state.insert("model", model_ref);
-  state.insert("optimizer", optimizer_dict(model, opt));
+  state.insert("optimizer", optimizer_dict(model, optimizer, opt));
   state.insert("position", position_dict(position));
-  state.insert("order", position.fit.order.defined() ? c10::IValue(position.fit.order) : c10::IValue());
-  state.insert("generator", generator_state);
-  if (stateful != nullptr) state.insert("stateful", stateful_dict(*stateful));
+  state.insert("data", generic(data));
   try {
     torch_save(c10::IValue(state), dir / kTrainStateFile);
   } catch (...) {
@@ -345,8 +307,8 @@ void save_checkpoint(const fs::path& dir, const torch::nn::Module& model, torch:
   rename_atomically(dir / kPendingModelFile, dir / kModelFile);
 }
 
-LoadedCheckpoint load_checkpoint(const fs::path& dir, torch::nn::Module& model, torch::optim::Adam& opt,
-                                 const RunShape& shape) {
+LoadedCheckpoint load_checkpoint(const fs::path& dir, torch::nn::Module& model, const std::string& optimizer,
+                                 Optimizer& opt, const RunShape& shape) {
   const auto path = dir / kTrainStateFile;
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: missing; nothing to resume", path.string()));
@@ -354,15 +316,15 @@ LoadedCheckpoint load_checkpoint(const fs::path& dir, torch::nn::Module& model, 
   if (const auto format = state.get("format"); !format.isString() || format.toStringRef() != "charnn train_state") {
     state.problem("not a charnn train_state file");
   }
-  if (const auto version = state.integer("version"); version != kFormatVersion) {
-    state.problem(fmt::format("train_state version {}, this charnn reads version {}", version, kFormatVersion));
+  const auto version = state.integer("version");
+  if (version != kFormatVersion && version != 1) {
+    state.problem(fmt::format("train_state version {}, this charnn reads versions 1 and {}", version, kFormatVersion));
   }
   settle_model_file(dir, state);
   load_state_dict(model, dir / kModelFile);
-  read_optimizer(state, model, opt);
-  LoadedCheckpoint out{read_position(state), state.tensor("generator"), std::nullopt};
-  if (state.has("stateful")) out.stateful = read_stateful(state);
+  LoadedCheckpoint out{read_position(state), version == 1 ? data_of_version_1(state) : generic(state.dict("data").entries())};
   check_position(out.position, shape, state);
+  read_optimizer(state, model, optimizer, opt);
   return out;
 }
 

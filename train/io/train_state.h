@@ -1,18 +1,20 @@
 #pragma once
 // A run's resumable checkpoint: model.pt (the weights, the file Python reads) and
 // train_state.pt (everything else --resume needs). train_state.pt is a torch.save'd dict that
-// any PyTorch reads with torch.load, and that depends on no LibTorch build:
-//   "optimizer": Adam's state as Python's optimizer.state_dict() lays it out, but keyed by
-//                parameter name instead of index: {"state": {name: {"step", "exp_avg",
-//                "exp_avg_sq"}}, "param_groups": [{"lr", "betas", "eps", "weight_decay",
-//                "amsgrad", "params": [names]}]}
-//   "position":  fit call, epoch, batch, optimizer steps, fastai's smoothed-loss state and
-//                the epoch rows so far; "order": the epoch's batch order; "generator": the
-//                loader's torch generator state
+// any PyTorch reads with torch.load, and that depends on no LibTorch build (version 2):
+//   "optimizer": {"name": config.json's optimizer, "state": {parameter name: its state},
+//                "param_groups": [{the group's options, "params": [names]}]}: the layout of
+//                Python's optimizer.state_dict(), keyed by parameter name instead of index
+//                (Adam: {"step", "exp_avg", "exp_avg_sq"}; {"lr", "betas", "eps",
+//                "weight_decay", "amsgrad"})
+//   "position":  fit call, epoch, batch, optimizer steps, fastai's smoothed-loss state, the
+//                epoch rows so far, and lo.lrs
+//   "data":      the model family's own state (train/families/): the windowed models' epoch
+//                order and loader generator; the stateful models' row, numpy stream
+//                (np.random.get_state()), carried hidden state and torch's generator
 //   "model":     the size and CRC-32 of the model.pt it belongs to
-//   "stateful":  a stateful model's run only: {"numpy": {"key", "pos", "has_gauss", "gauss"}
-//                (np.random.get_state()), "hidden": [the model's carried state tensors]}; its
-//                "generator" is torch's global CPU generator (the LSTM's dropout masks)
+// Version 1 (charnn 0.2.0) kept the data's state at the top level ("order", "generator",
+// "stateful": {"numpy", "hidden"}) and its row in "position"; it still loads.
 // The two files are committed in two phases so that a kill at any instant leaves a pair that
 // belongs together: the new weights go to model.pt.next, then train_state.pt (naming them)
 // replaces the old one, then model.pt.next replaces model.pt. Loading finishes an
@@ -24,8 +26,9 @@
 #include <optional>
 #include <vector>
 
-#include "data/split.h"
 #include "train/fit.h"
+#include "train/optimizer.h"
+#include "train/training_data.h"
 
 namespace charnn {
 
@@ -44,35 +47,17 @@ struct TrainPosition {
   int64_t step() const { return steps_before + fit.batches_seen; }
 };
 
-// What a saved position must fit to belong to a run: its schedule and its training loader.
-struct RunShape {
-  std::vector<int64_t> epochs_per_fit;
-  int64_t batches_per_epoch;
-  int64_t training_rows;
-  // Language-model data: an epoch ends when the rows run out, before batches_per_epoch
-  // (len(trn_dl)) batches, so only bounds can be checked.
-  bool epochs_vary = false;
-};
-
-// What a stateful model's run needs besides the position to continue exactly.
-struct StatefulResume {
-  NumpyRandomState::State numpy;     // the stream the loaders draw sequence lengths from
-  std::vector<torch::Tensor> hidden;  // StatefulModel::state()
-};
-
-void save_checkpoint(const std::filesystem::path& dir, const torch::nn::Module& model, torch::optim::Adam& opt,
-                     const TrainPosition& position, const torch::Tensor& generator_state,
-                     const StatefulResume* stateful = nullptr);
+void save_checkpoint(const std::filesystem::path& dir, const torch::nn::Module& model, const std::string& optimizer,
+                     Optimizer& opt, const TrainPosition& position, const DataState& data);
 
 struct LoadedCheckpoint {
   TrainPosition position;
-  torch::Tensor generator_state;
-  std::optional<StatefulResume> stateful;  // present when the file holds one
+  DataState data;  // TrainingData::state() as saved
 };
-// Loads model.pt into model and the moments into opt, and checks the position against the
-// run. Anything missing, unreadable, corrupt or belonging to another run throws InputError
-// naming the file and the problem.
-LoadedCheckpoint load_checkpoint(const std::filesystem::path& dir, torch::nn::Module& model, torch::optim::Adam& opt,
-                                 const RunShape& shape);
+// Loads model.pt into model and the state of the run's optimizer (its registry name) into opt,
+// and checks the position against the run (the data's state is the family's to check). Anything missing, unreadable, corrupt or
+// belonging to another run throws InputError naming the file and the problem.
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& dir, torch::nn::Module& model,
+                                 const std::string& optimizer, Optimizer& opt, const RunShape& shape);
 
 }  // namespace charnn

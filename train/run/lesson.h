@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "train/io/run_config.h"
+#include "train/io/config_file.h"
 
 namespace charnn {
 

@@ -1,20 +1,15 @@
 #include "train/run/session.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <chrono>
-#include <cmath>
-#include <cstdlib>
 
 #include "common/console.h"
 #include "common/file.h"
 #include "common/test_hold.h"
+#include "data/lesson_data.h"
 #include "models/model_size.h"
-#include "data/layouts.h"
-#include "data/loader.h"
-#include "data/split.h"
-#include "train/adam.h"
+#include "train/families/family.h"
 #include "train/io/atomic_file.h"
 #include "train/io/checkpoint.h"
 #include "train/io/metrics.h"
@@ -22,57 +17,23 @@
 #include "train/io/run_files.h"
 #include "train/io/train_state.h"
 #include "train/observers.h"
-#include "train/sharded_step.h"
-#include "data/lesson_data.h"
-#include "data/language_model_data.h"
-#include "train/cos_anneal.h"
-#include "train/lm_fit.h"
-#include <ATen/CPUGeneratorImpl.h>
 
 namespace charnn {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Everything one run holds while it trains.
+// Everything one run holds while it trains: the notebook's md, m and opt.
 struct Run {
   RunConfig config;
-  const ModelSpec* spec;
-  int64_t window;            // the stateful models' bptt
-  std::optional<ModelData> md;          // the windowed models' loaders
-  std::optional<LanguageModelData> lm;  // the stateful models' LanguageModelData
+  const Family* family;
+  std::unique_ptr<TrainingData> data;
   LessonModel model;
-  std::unique_ptr<torch::optim::Adam> opt;
-  // len(trn_dl): what progress bars and CosAnneal count as an epoch.
-  int64_t batches_per_epoch() const { return md ? md->trn_dl.num_batches() : lm->trn_dl.size(); }
+  std::unique_ptr<Optimizer> opt;
 };
-
-// A UTF-8 prefix cut at a byte count may end inside a character: drop that partial one.
-std::string_view whole_characters(std::string_view bytes) {
-  size_t end = bytes.size(), back = 0;
-  while (back < 4 && end > back && (static_cast<unsigned char>(bytes[end - 1 - back]) & 0xC0) == 0x80) ++back;
-  if (end > back) {
-    const auto lead = static_cast<unsigned char>(bytes[end - 1 - back]);
-    const size_t len = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    if (len > back + 1) end -= back + 1;
-  }
-  return bytes.substr(0, end);
-}
-
-// With --max-chars only a bounded prefix is read (a character is at most 4 bytes), so a huge
-// file costs no more memory than the part trained on.
-Corpus read_training_text(const RunConfig& config) {
-  const char* what = "a UTF-8 text file";
-  if (config.max_chars <= 0) return load_corpus(config.text);
-  const auto limit = static_cast<uint64_t>(config.max_chars) * 4;
-  const auto bytes = read_file_prefix(config.text, what, limit);
-  const auto whole = bytes.size() == limit ? whole_characters(bytes) : std::string_view(bytes);
-  return truncate_corpus(corpus_from_utf8(whole, config.text), config.max_chars);
-}
 
 // A resumed run must train on the text it started on, not just a file of the same name.
 void check_same_text(const RunConfig& config, const Digest& file, const Digest& trained) {
-  if (config.trained_digest.bytes == 0) return;  // a run saved before digests were kept
   if (trained != config.trained_digest) {
     throw InputError(fmt::format("{}: the text differs from the one the run was trained on ({} bytes trained on, "
                                  "FNV-1a {:016x}; the run was started on {} bytes, FNV-1a {:016x})",
@@ -87,62 +48,10 @@ void check_same_text(const RunConfig& config, const Digest& file, const Digest& 
   }
 }
 
-// A few windows can split into no training rows (training on nothing "succeeds" with a loss
-// of 0) or no validation rows (a validation loss of 0 that means nothing): say so instead.
-void check_split(const Corpus& corpus, const ModelSpec& spec, int64_t window, const ModelData& md) {
-  const int64_t trn = md.trn_dl.num_rows(), val = md.val_dl.num_rows();
-  if (trn > 0 && val > 0) return;
-  throw InputError(fmt::format("{}: text of {} characters gives {} window(s) of {} for {}, {} to train on and {} "
-                               "to validate on; it needs at least one of each (use a longer text)",
-                               corpus.name, corpus.length(), trn + val, window, spec.name, trn, val));
-}
-
-// Python's text mode ends a line at '\n', '\r\n' or '\r' (data/language_model_data.h).
-int64_t count_lines(std::u32string_view text) {
-  int64_t lines = 0;
-  for (size_t k = 0; k < text.size(); ++k) {
-    if (text[k] == U'\n' || (text[k] == U'\r' && (k + 1 == text.size() || text[k + 1] != U'\n'))) ++lines;
-  }
-  return lines + (text.empty() || text.back() == U'\n' || text.back() == U'\r' ? 0 : 1);
-}
-
-// The notebook's trn/ holds the first 7998 lines of nietzsche.txt and val/ the rest. A text of
-// no more lines than that (another corpus, or --max-chars) trains on its first 80% of lines,
-// about the lesson's share (7998 of 9935), unless --trn-lines says otherwise.
-int64_t resolve_trn_lines(const Corpus& corpus, int64_t asked) {
-  const int64_t lines = count_lines(corpus.text);
-  if (lines < 2) {
-    throw InputError(fmt::format("{}: {} line(s); the stateful models train on the first lines of the text and "
-                                 "validate on the rest, so it needs at least 2 (and enough characters for a batch "
-                                 "in each part)",
-                                 corpus.name, lines));
-  }
-  if (asked > 0) return asked;
-  return lines > kLessonTrnLines ? kLessonTrnLines : std::max<int64_t>(1, lines * 4 / 5);
-}
-
-// LanguageModelData.from_text_files at bs 64, bptt 8, min_freq 3, the lengths drawn from a
-// numpy stream seeded with the run's seed.
-LanguageModelData language_model_data(const Corpus& corpus, RunConfig& config, int64_t bptt) {
-  if (config.seed > UINT32_MAX) {
-    throw InputError(fmt::format("--seed {}: the stateful models seed numpy's stream, which takes seeds below 2^32",
-                                 config.seed));
-  }
-  config.trn_lines = resolve_trn_lines(corpus, config.trn_lines);
-  auto lm = from_text_files(split_lines(corpus.text, config.trn_lines, corpus.name),
-                            std::make_shared<NumpyRandomState>(static_cast<uint32_t>(config.seed)), config.bs, bptt);
-  if (!config.itos.empty() && config.itos != lm.field.vocab.itos()) {
-    throw InputError(fmt::format("{}: its vocabulary differs from the one the run was started with", config.text));
-  }
-  config.itos = lm.field.vocab.itos();
-  config.vocab.clear();
-  config.model.vocab_size = lm.nt;
-  return lm;
-}
-
 // A saved position is checked against the training loader that config.json records, so a
 // resumed run must cut the same one.
-void record_trn_dl(RunConfig& config, int64_t batches, int64_t rows) {
+void record_trn_dl(RunConfig& config, const TrainingData& data) {
+  const int64_t batches = data.batches_per_epoch(), rows = data.training_rows();
   if (config.trn_batches != 0 && (batches != config.trn_batches || rows != config.trn_rows)) {
     throw InputError(fmt::format("{}: gives a training loader of {} batches over {} rows; the run was started with "
                                  "{} batches over {} rows",
@@ -152,118 +61,75 @@ void record_trn_dl(RunConfig& config, int64_t batches, int64_t rows) {
   config.trn_rows = rows;
 }
 
-// LayerOptimizer(optim.Adam, m, lr, wd): one parameter group, coupled L2 weight decay, torch's
-// update bit for bit (train/adam.h).
-std::unique_ptr<torch::optim::Adam> layer_optimizer(LessonModel& model, const RunConfig& config) {
-  return std::make_unique<Adam>(
-      model.module->parameters(), torch::optim::AdamOptions(config.schedule.at(0).lr).weight_decay(config.wd));
+int64_t window_of(const RunConfig& config) {
+  return config.window > 0 ? config.window : default_window(find_model(config.model.model).layout);
 }
 
 // Where a run's sizes came from, for the error line when they cannot fit: the flags of a fresh
 // run, or the config.json a resumed run reads.
-std::string size_source(const RunConfig& c, int64_t window, const std::optional<fs::path>& config_file) {
+std::string size_source(const RunConfig& c, const std::optional<fs::path>& config_file) {
   if (!config_file) {
-    return fmt::format("--n-fac {}, --n-hidden {}, --window {}, --bs {}", c.model.n_fac, c.model.n_hidden, window,
-                       c.bs);
+    return fmt::format("--n-fac {}, --n-hidden {}, --window {}, --bs {}", c.model.n_fac, c.model.n_hidden,
+                       window_of(c), c.bs);
   }
   return fmt::format("{} (vocab_size {}, n_fac {}, n_hidden {}, nl {}, window {}, bs {})", config_file->string(),
-                     c.model.vocab_size, c.model.n_fac, c.model.n_hidden, c.model.nl, window, c.bs);
+                     c.model.vocab_size, c.model.n_fac, c.model.n_hidden, c.model.nl, window_of(c), c.bs);
 }
 
+// LayerOptimizer(optim.Adam, m, lr, wd): one parameter group, the run's optimizer (Adam unless
+// config.json says otherwise), the first call's rate.
+std::unique_ptr<Optimizer> layer_optimizer(LessonModel& model, const RunConfig& config) {
+  return find_optimizer(config.optimizer).make(model.module->parameters(), config.schedule.at(0).lr, config.wd);
+}
+
+// The notebook's cells up to the first fit: the text, the family's data (md), the model (m,
+// whose initial weights follow the seed) and the optimizer.
 Run build_run(RunConfig config, const torch::Device& device, const std::optional<fs::path>& config_file) {
-  const auto& spec = find_model(config.model.model);
-  const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
+  const auto& family = family_of(find_model(config.model.model));
   // Before the text is read, with the smallest vocabulary it could have; again below with its own.
   auto smallest = config.model;
   smallest.vocab_size = config_file ? config.model.vocab_size : 1;
-  check_model_fits(smallest, window, config.bs, size_source(config, window, config_file));
-  const auto corpus = read_training_text(config);
+  check_model_fits(smallest, window_of(config), config.bs, size_source(config, config_file));
+  const auto text = load_training_text(config.text, config.max_chars);
   const auto file_digest = digest_file(config.text, "a UTF-8 text file");
-  const auto trained_digest = digest_of(encode_utf8(corpus.text));
-  check_same_text(config, file_digest, trained_digest);
+  const auto trained_digest = digest_of(encode_utf8(text.text));
+  if (config_file) check_same_text(config, file_digest, trained_digest);
   config.text_digest = file_digest;
   config.trained_digest = trained_digest;
-  std::optional<ModelData> md;
-  std::optional<LanguageModelData> lm;
-  if (spec.is_stateful()) {
-    lm.emplace(language_model_data(corpus, config, window));
-  } else {
-    if (!config.vocab.empty() && config.vocab != corpus.vocab.chars()) {
-      throw InputError(fmt::format("{}: its vocabulary differs from the one the run was started with", config.text));
-    }
-    config.vocab = corpus.vocab.chars();
-    config.model.vocab_size = corpus.vocab.size();
-    md.emplace(lesson_data(corpus, spec.layout, window, config.bs, config.seed));
-    check_split(corpus, spec, window, *md);
-  }
-  record_trn_dl(config, md ? md->trn_dl.num_batches() : lm->trn_dl.size(),
-                md ? md->trn_dl.num_rows() : lm->trn_dl.data().size(0));
-  check_model_fits(config.model, window, config.bs, size_source(config, window, config_file));
+  auto data = family.prepare(text, config, device);
+  record_trn_dl(config, *data);
+  check_model_fits(config.model, window_of(config), config.bs, size_source(config, config_file));
   torch::manual_seed(config.seed);  // the initial weights (and the LSTM's dropout masks) follow the seed
   auto model = make_model(config.model);
   model.module->to(device);
   auto opt = layer_optimizer(model, config);
-  return {std::move(config), &spec, window, std::move(md), std::move(lm), std::move(model), std::move(opt)};
-}
-
-// A stateful run's randomness is numpy's stream (the sequence lengths) and torch's global
-// generator (the LSTM's dropout masks); its model carries a state from batch to batch.
-void save_train_state(Run& run, const TrainPosition& pos, const fs::path& dir) {
-  if (run.md) {
-    save_checkpoint(dir, *run.model.module, *run.opt, pos, run.md->trn_dl.generator_state());
-    return;
-  }
-  const StatefulResume stateful{run.lm->np_random->state(), run.model.stateful->state()};
-  save_checkpoint(dir, *run.model.module, *run.opt, pos, at::detail::getDefaultCPUGenerator().get_state(), &stateful);
+  return {std::move(config), &family, std::move(data), std::move(model), std::move(opt)};
 }
 
 RunShape shape_of(const RunConfig& config) {
-  RunShape shape{{}, config.trn_batches, config.trn_rows, find_model(config.model.model).is_stateful()};
+  RunShape shape{{}, config.trn_batches, config.trn_rows,
+                 family_of(find_model(config.model.model)).epochs_end_early()};
   for (const auto& call : config.schedule) shape.epochs_per_fit.push_back(call.epochs);
   return shape;
 }
 
-void set_generator(at::Generator generator, const torch::Tensor& state, const fs::path& dir) {
-  try {
-    const std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(state);
-  } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: its random state does not load ({})", (dir / kTrainStateFile).string(), e.what()));
-  }
+void save_train_state(Run& run, const TrainPosition& pos, const fs::path& dir) {
+  save_checkpoint(dir, *run.model.module, run.config.optimizer, *run.opt, pos, run.data->state(run.model));
 }
 
-// numpy's stream into np_random, torch's into generator, the carried hidden state into model.
-void restore_stateful(const LoadedCheckpoint& loaded, NumpyRandomState& np_random, at::Generator generator,
-                      LessonModel& model, const fs::path& dir) {
-  const auto file = (dir / kTrainStateFile).string();
-  if (!loaded.stateful) {
-    throw InputError(fmt::format("{}: holds no numpy stream or hidden state; not a checkpoint of a stateful model's "
-                                 "run",
-                                 file));
-  }
+// The family's errors name the entry; the user also needs the file.
+template <typename F>
+void naming_train_state(const fs::path& dir, F&& body) {
   try {
-    np_random.set_state(loaded.stateful->numpy);
-  } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: its numpy state does not load ({})", file, e.what()));
-  }
-  set_generator(std::move(generator), loaded.generator_state, dir);
-  std::vector<torch::Tensor> hidden;
-  for (const auto& h : loaded.stateful->hidden) hidden.push_back(h.to(model.module->parameters().at(0).device()));
-  try {
-    model.stateful->set_state(hidden);
+    body();
   } catch (const InputError& e) {
-    throw InputError(fmt::format("{}: 'stateful.hidden': {}", file, e.what()));
+    throw InputError(fmt::format("{}: {}", (dir / kTrainStateFile).string(), e.what()));
   }
 }
 
 TrainPosition load_train_state(Run& run, const fs::path& dir) {
-  const auto loaded = load_checkpoint(dir, *run.model.module, *run.opt, shape_of(run.config));
-  if (run.md) {
-    run.md->trn_dl.set_generator_state(loaded.generator_state);
-  } else {
-    // torch's global generator: the one the LSTM's dropout masks are drawn from.
-    restore_stateful(loaded, *run.lm->np_random, at::detail::getDefaultCPUGenerator(), run.model, dir);
-  }
+  const auto loaded = load_checkpoint(dir, *run.model.module, run.config.optimizer, *run.opt, shape_of(run.config));
+  naming_train_state(dir, [&] { run.data->restore(loaded.data, loaded.position.fit, run.model); });
   return loaded.position;
 }
 
@@ -298,6 +164,17 @@ class Checkpointer : public FitObserver {
   int64_t& last_saved_step_;
 };
 
+// The notebook's on_cycle_end: save_model(m, f'{PATH}models/cyc_{cycle}').
+class CycleSaver : public FitObserver {
+ public:
+  CycleSaver(const torch::nn::Module& model, fs::path dir) : model_(model), dir_(std::move(dir)) {}
+  void on_cycle_end(int64_t cycle) override { save_state_dict(model_, dir_ / fmt::format("cyc_{}.pt", cycle)); }
+
+ private:
+  const torch::nn::Module& model_;
+  fs::path dir_;
+};
+
 // CHARNN_TEST_HOLD=step:N (common/test_hold.h): the run's N-th step, once every other observer
 // has seen it, so its metrics row and checkpoint are on disk.
 class TestHold : public FitObserver {
@@ -309,14 +186,19 @@ class TestHold : public FitObserver {
   const TrainPosition& pos_;
 };
 
-std::string fit_label(const Run& run, int64_t i, double lr) {
-  const auto& call = run.config.schedule[static_cast<size_t>(i)];
+std::string fit_label(const RunConfig& config, int64_t i, double lr) {
+  const auto& call = config.schedule[static_cast<size_t>(i)];
   if (call.kind == FitCall::Kind::CosAnneal) {
-    return fmt::format("{} fit {}/{} ({} epoch(s), CosAnneal from lr {}, cycle_mult {})", run.spec->name, i + 1,
-                       run.config.schedule.size(), call.epochs, lr, call.cycle_mult);
+    return fmt::format("{} fit {}/{} ({} epoch(s), CosAnneal from lr {}, cycle_mult {})", config.model.model, i + 1,
+                       config.schedule.size(), call.epochs, lr, call.cycle_mult);
   }
-  return fmt::format("{} fit {}/{} ({} epoch(s) at lr {})", run.spec->name, i + 1, run.config.schedule.size(),
+  return fmt::format("{} fit {}/{} ({} epoch(s) at lr {})", config.model.model, i + 1, config.schedule.size(),
                      call.epochs, lr);
+}
+
+LearningRate learning_rate(const FitCall& call, double lr, int64_t batches_per_epoch) {
+  if (call.kind == FitCall::Kind::CosAnneal) return LearningRate::cos_anneal(lr, batches_per_epoch, call.cycle_mult);
+  return LearningRate::constant(lr);
 }
 
 // fit() names the epoch and batch; the user also needs the fit call and what is left on disk.
@@ -342,36 +224,28 @@ struct InFit {
   std::atomic<bool>* flag_;
 };
 
-SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& options,
-                           int64_t last_saved_step = -1) {
+// The notebook's fit cells one after another, each at its rate, from wherever pos stands.
+SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& options, int64_t last_saved_step = -1) {
   SessionResult result;
   for (; pos.fit_index < static_cast<int64_t>(run.config.schedule.size()); ++pos.fit_index) {
     const auto call = run.config.schedule[static_cast<size_t>(pos.fit_index)];
-    const double lr = call.lr_from_previous ? pos.lrs : call.lr;
-    set_lrs(*run.opt, lr);
-    ProgressObserver progress(fit_label(run, pos.fit_index, lr), run.config.bs);
+    const double start_lr = call.lr_from_previous ? pos.lrs : call.lr;
+    auto lr = learning_rate(call, start_lr, run.data->batches_per_epoch());
+    ProgressObserver progress(fit_label(run.config, pos.fit_index, start_lr), run.config.bs);
     EpochRowPrinter rows;
-    MetricsWriter metrics(options.out, options.metrics_every, pos.fit_index, lr, pos.steps_before);
+    MetricsWriter metrics(options.out, options.metrics_every, pos.fit_index, start_lr, pos.steps_before);
     Checkpointer checkpointer(run, pos, options.out, options.checkpoint_every, last_saved_step);
+    CycleSaver cycles(*run.model.module, options.out);
     StopOnFlag stop(options.stop_signal);
     TestHold hold(pos);
-    std::vector<FitObserver*> observers{&rows, &metrics, &checkpointer, &hold, &stop};
+    std::vector<FitObserver*> observers{&rows, &metrics, &checkpointer, &hold, &stop, &cycles};
     if (options.progress) observers.insert(observers.begin(), &progress);
-    // The notebook's on_cycle_end: save_model(m, f'{PATH}models/cyc_{cycle}').
-    std::optional<CosAnnealObserver> cos;
-    if (call.kind == FitCall::Kind::CosAnneal) {
-      cos.emplace(*run.opt, CosAnneal(lr, run.batches_per_epoch(), call.cycle_mult), [&](int64_t cycle) {
-        save_state_dict(*run.model.module, options.out / fmt::format("cyc_{}.pt", cycle));
-      });
-      observers.push_back(&*cos);
-    }
+    observers.insert(observers.end(), options.observers.begin(), options.observers.end());
     const auto start = std::chrono::steady_clock::now();
     FitResult fitted;
     try {
       const InFit in_fit(options.in_fit);
-      fitted = run.md ? fit(run.model, *run.md, call.epochs, *run.opt, run.spec->loss, observers, pos.fit,
-                            options.device, static_cast<int>(run.config.shards))
-                      : fit(run.model, *run.lm, call.epochs, *run.opt, observers, pos.fit, options.device);
+      fitted = fit(run.model, *run.data, call.epochs, *run.opt, lr, observers, pos.fit);
     } catch (const NonFiniteLoss& e) {
       rethrow_non_finite(e, pos.fit_index, last_saved_step, options.out);
     }
@@ -387,7 +261,7 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
     result.fits.push_back({call, fitted.state.rows, seconds});
     pos.steps_before += fitted.state.batches_seen;
     pos.fit = {};
-    pos.lrs = cos ? cos->last_lr() : lr;  // lo.lrs: what a later 'prev' call starts from
+    pos.lrs = lr.last();  // lo.lrs: what a later 'prev' call starts from
     save_train_state(run, {pos.fit_index + 1, pos.steps_before, pos.fit, pos.lrs}, options.out);
     last_saved_step = pos.steps_before;
   }
@@ -399,18 +273,8 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
 
 SessionResult train_run(RunConfig config, const SessionOptions& options) {
   check_schedule(config.schedule, "--fit");
+  find_optimizer(config.optimizer);
   config.vocab.clear();
-  config.itos.clear();
-  if (find_model(config.model.model).is_stateful()) {
-    // The state runs through all bs columns of a batch; the stateful fit is the plain step.
-    if (config.shards > 1) {
-      throw InputError(fmt::format("--shards {}: the stateful models train with the plain step (--shards 1)",
-                                   config.shards));
-    }
-    config.shards = 1;
-  } else {
-    config.shards = options.device.is_cpu() ? resolve_shards(static_cast<int>(config.shards)) : 1;
-  }
   auto run = build_run(std::move(config), options.device, std::nullopt);
   fs::create_directories(options.out);
   // Everything of an earlier run goes, model.pt included: a new config.json beside an old
@@ -438,41 +302,28 @@ SessionResult resume_run(const SessionOptions& options) {
 }
 
 ResumePoint read_resume_point(const fs::path& dir) {
-  auto config = read_run_config(dir);
-  TrainPosition pos;
-  if (config.trn_batches == 0) {
-    // A run saved before config.json recorded its loader: only the corpus can tell its size.
-    auto run = build_run(std::move(config), torch::kCPU, dir / kConfigFile);
-    pos = load_train_state(run, dir);
-  } else {
-    // Everything is loaded and checked as --resume would, into scratch copies of the model,
-    // the optimizer and the random streams.
-    const auto window = config.window > 0 ? config.window : default_window(find_model(config.model.model).layout);
-    check_model_fits(config.model, window, config.bs, size_source(config, window, dir / kConfigFile));
-    auto model = make_model(config.model);
-    auto opt = layer_optimizer(model, config);
-    const auto loaded = load_checkpoint(dir, *model.module, *opt, shape_of(config));
-    if (model.stateful) {
-      NumpyRandomState np_random(0);
-      restore_stateful(loaded, np_random, at::detail::createCPUGenerator(), model, dir);
-    } else {
-      set_generator(at::detail::createCPUGenerator(), loaded.generator_state, dir);
-    }
-    pos = loaded.position;
-  }
+  // Everything is loaded and checked as --resume would, into scratch copies of the model, the
+  // optimizer and the family's state, without the text.
+  const auto config = read_run_config(dir);
+  check_model_fits(config.model, window_of(config), config.bs, size_source(config, dir / kConfigFile));
+  auto model = make_model(config.model);
+  auto opt = layer_optimizer(model, config);
+  const auto shape = shape_of(config);
+  const auto loaded = load_checkpoint(dir, *model.module, config.optimizer, *opt, shape);
+  naming_train_state(dir, [&] {
+    family_of(find_model(config.model.model)).check_state(loaded.data, loaded.position.fit, shape, model);
+  });
+  const auto& pos = loaded.position;
   return {pos.fit_index, pos.fit.epoch, pos.fit.batch, pos.step()};
 }
 
 LoadedModel load_run_model(const fs::path& dir) {
   auto config = read_run_config(dir);
-  const auto& spec = find_model(config.model.model);
-  const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
   // Sampling runs one row at a time.
-  check_model_fits(config.model, window, 1, size_source(config, window, dir / kConfigFile));
+  check_model_fits(config.model, window_of(config), 1, size_source(config, dir / kConfigFile));
   auto model = make_model(config.model);
   load_state_dict(*model.module, dir / kModelFile);
-  auto vocab = Vocab::from_chars(config.vocab);
-  return {std::move(config), std::move(vocab), std::move(model), window};
+  return {std::move(config), std::move(model)};
 }
 
 }  // namespace charnn

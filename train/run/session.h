@@ -1,13 +1,13 @@
 #pragma once
-// A training run as the CLI drives it: corpus -> windows -> lesson split -> loaders ->
-// model -> Adam -> the schedule of fit calls, with progress, metrics and checkpoints in a
-// run directory, interruption at a batch boundary and exact resume.
+// A training run as the CLI drives it: the text -> the model's family's data (train/families/)
+// -> the model -> the optimizer -> the schedule of fit calls, with progress, metrics and
+// checkpoints in a run directory, interruption at a batch boundary and exact resume.
 #include <atomic>
 #include <filesystem>
 #include <vector>
 
 #include "train/fit.h"
-#include "train/io/run_config.h"
+#include "train/io/config_file.h"
 
 namespace charnn {
 
@@ -19,6 +19,7 @@ struct SessionOptions {
   torch::Device device = torch::kCPU;
   const std::atomic<int>* stop_signal = nullptr;  // non-zero: stop at the next batch boundary
   std::atomic<bool>* in_fit = nullptr;            // set while a fit call runs, cleared after
+  std::vector<FitObserver*> observers;            // the caller's, told of every fit call's progress
 };
 
 struct FitCallResult {
@@ -52,12 +53,10 @@ struct ResumePoint {
 // fit together; anything unreadable, corrupt or foreign throws InputError.
 ResumePoint read_resume_point(const std::filesystem::path& dir);
 
-// A finished (or checkpointed) run's model, ready for sampling.
+// A finished (or checkpointed) run's model, ready for sampling (its family's generate()).
 struct LoadedModel {
   RunConfig config;
-  Vocab vocab;
   LessonModel model;
-  int64_t window;
 };
 LoadedModel load_run_model(const std::filesystem::path& dir);
 

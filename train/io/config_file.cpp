@@ -1,4 +1,4 @@
-#include "train/io/run_config.h"
+#include "train/io/config_file.h"
 
 #include <fmt/format.h>
 
@@ -7,17 +7,25 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "data/text_field.h"
+#include "data/corpus.h"
+#include "train/optimizer.h"
 #include "train/io/atomic_file.h"
 
 namespace charnn {
+namespace {
+
+constexpr const char* kFormat = "charnn-run/2";
+// charnn 0.2.0's files: the windowed models' vocabulary as code points ('vocab_code_points'),
+// no 'optimizer' (always Adam).
+constexpr const char* kFormat1 = "charnn-run/1";
+
+}  // namespace
 
 std::string to_json(const RunConfig& c) {
   nlohmann::json schedule = nlohmann::json::array();
   for (const auto& f : c.schedule) schedule.push_back(to_json(f));
-  std::vector<uint32_t> vocab(c.vocab.begin(), c.vocab.end());
   nlohmann::json j = {
-      {"format", "charnn-run/1"},
+      {"format", kFormat},
       {"model", c.model.model},
       {"vocab_size", c.model.vocab_size},
       {"n_fac", c.model.n_fac},
@@ -35,14 +43,12 @@ std::string to_json(const RunConfig& c) {
       {"text_digest", {{"bytes", c.text_digest.bytes}, {"fnv1a", c.text_digest.fnv1a}}},
       {"trained_digest", {{"bytes", c.trained_digest.bytes}, {"fnv1a", c.trained_digest.fnv1a}}},
       {"shards", c.shards},
+      {"optimizer", c.optimizer},
       {"wd", c.wd},
       {"trn_lines", c.trn_lines},
       {"trn_dl", {{"batches", c.trn_batches}, {"rows", c.trn_rows}}},
-      {"vocab_code_points", vocab},
-      // The same vocabulary as a string, for people reading the file.
-      {"vocab", encode_utf8(std::u32string(c.vocab.begin() + (c.vocab.empty() ? 0 : 1), c.vocab.end()))},
+      {"itos", c.vocab},
   };
-  if (!c.itos.empty()) j["itos"] = c.itos;
   return j.dump(2) + "\n";
 }
 
@@ -87,12 +93,39 @@ std::vector<char32_t> code_points_field(const Json& j, const char* key) {
 }
 
 Digest digest_field(const Json& j, const char* key) {
-  if (!j.contains(key)) return {};
   const auto& v = j.at(key);
   return {unsigned_field(v, "bytes"), unsigned_field(v, "fnv1a")};
 }
 
+// Version 1 kept the windowed models' vocabulary as code points, "\0" first.
+std::vector<std::string> vocab_field_v1(const Json& j, const ModelSpec& spec) {
+  if (spec.is_stateful()) return j.at("itos").get<std::vector<std::string>>();
+  std::vector<std::string> tokens;
+  for (const char32_t c : code_points_field(j, "vocab_code_points")) tokens.push_back(encode_utf8(c));
+  return tokens;
+}
+
+double dropout_field(const Json& j) {
+  const auto& v = j.at("dropout");
+  if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() < 1)) {
+    throw InputError(fmt::format("'dropout' must be a number in [0, 1), got {}", v.dump()));
+  }
+  return v.get<double>();
+}
+
+double wd_field(const Json& j) {
+  const auto& v = j.at("wd");
+  if (!v.is_number() || !(v.get<double>() >= 0) || !std::isfinite(v.get<double>())) {
+    throw InputError(fmt::format("'wd' must be a finite number >= 0, got {}", v.dump()));
+  }
+  return v.get<double>();
+}
+
 RunConfig parse_run_config(const Json& j) {
+  const auto format = j.at("format").get<std::string>();
+  if (format != kFormat && format != kFormat1) {
+    throw InputError(fmt::format("'format' is \"{}\"; this charnn reads \"{}\" and \"{}\"", format, kFormat, kFormat1));
+  }
   RunConfig c;
   c.model.model = j.at("model").get<std::string>();
   c.model.identity_init = j.at("identity_init").get<bool>();
@@ -108,16 +141,9 @@ RunConfig parse_run_config(const Json& j) {
   c.model.vocab_size = integer_field(j, "vocab_size", 1);
   c.model.n_fac = integer_field(j, "n_fac", 1);
   c.model.n_hidden = integer_field(j, "n_hidden", 1);
-  // Runs saved before the stateful models have none of the three, and need none.
-  if (j.contains("model_bs")) c.model.bs = integer_field(j, "model_bs", 1);
-  if (j.contains("nl")) c.model.nl = integer_field(j, "nl", 1);
-  if (j.contains("dropout")) {
-    const auto& v = j.at("dropout");
-    if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() < 1)) {
-      throw InputError(fmt::format("'dropout' must be a number in [0, 1), got {}", v.dump()));
-    }
-    c.model.dropout = v.get<double>();
-  }
+  c.model.bs = integer_field(j, "model_bs", 1);
+  c.model.nl = integer_field(j, "nl", 1, kMaxLayers);
+  c.model.dropout = dropout_field(j);
   c.window = integer_field(j, "window", 0);
   for (const auto& f : j.at("schedule")) c.schedule.push_back(fit_call_from_json(f));
   check_schedule(c.schedule, "'schedule'");
@@ -127,34 +153,20 @@ RunConfig parse_run_config(const Json& j) {
   c.max_chars = integer_field(j, "max_chars", 0);
   c.text_digest = digest_field(j, "text_digest");
   c.trained_digest = digest_field(j, "trained_digest");
-  // Runs saved before sharding trained plainly.
-  c.shards = j.contains("shards") ? integer_field(j, "shards", 1, INT32_MAX) : 1;
-  // Runs saved before weight decay and the stateful models have none of these.
-  if (j.contains("wd")) {
-    const auto& v = j.at("wd");
-    if (!v.is_number() || !(v.get<double>() >= 0) || !std::isfinite(v.get<double>())) {
-      throw InputError(fmt::format("'wd' must be a finite number >= 0, got {}", v.dump()));
-    }
-    c.wd = v.get<double>();
-  }
-  if (j.contains("trn_lines")) c.trn_lines = integer_field(j, "trn_lines", 0);
-  if (j.contains("trn_dl")) {
-    c.trn_batches = integer_field(j.at("trn_dl"), "batches", 0);
-    c.trn_rows = integer_field(j.at("trn_dl"), "rows", 0);
-  }
-  // A language-model run keeps torchtext's itos, whose '<unk>' and '<pad>' are no code points.
-  if (spec->is_stateful()) {
-    if (!j.contains("itos")) {
-      throw InputError(fmt::format("{} is a language model, but the file has no 'itos' (its vocabulary)",
-                                   c.model.model));
-    }
-    c.itos = torchtext::Vocab::from_itos(j.at("itos").get<std::vector<std::string>>(), "'itos'").itos();
+  c.shards = integer_field(j, "shards", 1, INT32_MAX);
+  c.wd = wd_field(j);
+  c.trn_lines = integer_field(j, "trn_lines", 0);
+  c.trn_batches = integer_field(j.at("trn_dl"), "batches", 0);
+  c.trn_rows = integer_field(j.at("trn_dl"), "rows", 0);
+  if (format == kFormat) {
+    c.optimizer = j.at("optimizer").get<std::string>();
+    find_optimizer(c.optimizer);
+    c.vocab = j.at("itos").get<std::vector<std::string>>();
   } else {
-    c.vocab = code_points_field(j, "vocab_code_points");
+    c.vocab = vocab_field_v1(j, *spec);
   }
-  const auto entries = static_cast<int64_t>(spec->is_stateful() ? c.itos.size() : c.vocab.size());
-  if (entries != c.model.vocab_size) {
-    throw InputError(fmt::format("vocab_size {} but {} vocabulary entries", c.model.vocab_size, entries));
+  if (static_cast<int64_t>(c.vocab.size()) != c.model.vocab_size) {
+    throw InputError(fmt::format("vocab_size {} but {} vocabulary entries", c.model.vocab_size, c.vocab.size()));
   }
   return c;
 }
