@@ -17,6 +17,7 @@
 #include "data/corpus.h"
 #include "models/registry.h"
 #include "train/io/checkpoint.h"
+#include "data/lesson_data.h"
 #include "train/io/config_file.h"
 #include "train/io/train_state.h"
 #include "train/run/session.h"
@@ -36,8 +37,14 @@ charnn::RunConfig seed_run_config(const fs::path& text) {
   c.bs = 4;
   c.shards = 1;  // as make_seeds.sh trains it; 0 (unresolved) is not a valid saved value
   c.text = text.string();
-  c.vocab = charnn::Vocab::from_text(charnn::decode_utf8(kText, "text")).chars();
-  c.model.vocab_size = static_cast<int64_t>(c.vocab.size());
+  const auto corpus = charnn::corpus_from_utf8(kText, text.string());
+  c.vocab = corpus.vocab.tokens();
+  c.model.vocab_size = corpus.vocab.size();
+  // The loader config.json records, which a saved position is checked against.
+  const auto md = charnn::lesson_data(corpus, charnn::Layout::Overlapping, 8, c.bs, c.seed);
+  c.trn_batches = md.trn_dl.num_batches();
+  c.trn_rows = md.trn_dl.num_rows();
+  c.text_digest = c.trained_digest = charnn::digest_of(kText);
   return c;
 }
 

@@ -21,8 +21,8 @@ mkdir -p "$here/corpus/checkpoint" "$here/corpus/corpus"
 seed checkpoint model.pt 00 "$work/run/model.pt"
 seed checkpoint config.json 01 "$work/run/config.json"
 seed checkpoint train_state.pt 02 "$work/run/train_state.pt"
-# Found by fuzzing: a code point too large for any integer type (was undefined behaviour).
-sed -z 's/"vocab_code_points": \[\n *0/"vocab_code_points": [3.11111e+120/' "$work/run/config.json" >"$work/huge.json"
+# Found by fuzzing: a number too large for any integer type (was undefined behaviour).
+sed 's/"n_hidden": 3/"n_hidden": 3.11111e+120/' "$work/run/config.json" >"$work/huge.json"
 seed checkpoint config-huge-number.json 01 "$work/huge.json"
 
 printf 'the cat sat on the mat.\n' >"$here/corpus/corpus/ascii.txt"
