@@ -181,7 +181,7 @@ void compare(Cell cell, const Shape& s, const Layer& layer, const Inputs& in, Wo
 // Every instruction set this CPU runs the gate kernels with; the choice in force is put back.
 void for_each_isa(const std::function<void(fused::kernels::Isa)>& body) {
   const auto before = fused::kernels::isa();
-  for (const auto isa : {fused::kernels::Isa::baseline, fused::kernels::Isa::avx2}) {
+  for (const auto isa : {fused::kernels::Isa::baseline, fused::kernels::Isa::avx2, fused::kernels::Isa::avx512}) {
     if (!fused::kernels::set_isa(isa)) continue;
     INFO("gate kernels: " << fused::kernels::to_string(isa));
     body(isa);

@@ -1,6 +1,7 @@
 // Compiled with -fno-trapping-math (the selects in gate_math.h then if-convert and the loops
 // vectorise; results are the same, only floating-point traps are assumed off, as everywhere in
-// LibTorch) and -ffp-contract=fast (the AVX2 variant fuses multiply-adds): CMakeLists.txt.
+// LibTorch) and -ffp-contract=fast (the AVX2 and AVX-512 variants fuse multiply-adds):
+// CMakeLists.txt.
 #include "models/fused/gate_kernels.h"
 
 #include <atomic>
@@ -158,17 +159,30 @@ inline void lstm_backward_body(const LstmBackward& s) {
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-#define CHARNN_FUSED_HAS_AVX2 1
-bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#define CHARNN_FUSED_X86 1
+bool cpu_runs(Isa isa) {
+  switch (isa) {
+    case Isa::baseline:
+      return true;
+    case Isa::avx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::avx512:
+      return cpu_runs(Isa::avx2) && __builtin_cpu_supports("avx512f");
+  }
+  return false;
+}
 #else
-#define CHARNN_FUSED_HAS_AVX2 0
-bool cpu_has_avx2() { return false; }
+#define CHARNN_FUSED_X86 0
+bool cpu_runs(Isa isa) { return isa == Isa::baseline; }
 #endif
 
 Isa initial_isa() {
   const char* capability = std::getenv("ATEN_CPU_CAPABILITY");
-  if (capability && std::strcmp(capability, "default") == 0) return Isa::baseline;
-  return cpu_has_avx2() ? Isa::avx2 : Isa::baseline;
+  const bool capped_default = capability && std::strcmp(capability, "default") == 0;
+  const bool capped_avx2 = capability && std::strcmp(capability, "avx2") == 0;
+  if (!capped_default && !capped_avx2 && cpu_runs(Isa::avx512)) return Isa::avx512;
+  if (!capped_default && cpu_runs(Isa::avx2)) return Isa::avx2;
+  return Isa::baseline;
 }
 
 std::atomic<Isa>& current_isa() {
@@ -181,22 +195,48 @@ std::atomic<Isa>& current_isa() {
 Isa isa() { return current_isa().load(std::memory_order_relaxed); }
 
 bool set_isa(Isa choice) {
-  if (choice == Isa::avx2 && !cpu_has_avx2()) return false;
+  if (!cpu_runs(choice)) return false;
   current_isa().store(choice, std::memory_order_relaxed);
   return true;
 }
 
-const char* to_string(Isa isa) { return isa == Isa::avx2 ? "avx2+fma" : "baseline"; }
+const char* to_string(Isa isa) {
+  switch (isa) {
+    case Isa::avx2:
+      return "avx2+fma";
+    case Isa::avx512:
+      return "avx512";
+    case Isa::baseline:
+      break;
+  }
+  return "baseline";
+}
 
-// Each kernel twice, from the same body: for the build's baseline and for AVX2 + FMA. flatten
-// inlines the math into each, so each variant is compiled whole for its instruction set.
-#if CHARNN_FUSED_HAS_AVX2
-#define CHARNN_FUSED_KERNEL(NAME, STEP)                                                     \
-  namespace {                                                                               \
-  __attribute__((flatten)) void NAME##_baseline(const STEP& s) { NAME##_body(s); }         \
-  __attribute__((target("avx2,fma"), flatten)) void NAME##_avx2(const STEP& s) { NAME##_body(s); } \
-  }                                                                                         \
-  void NAME(const STEP& s) { isa() == Isa::avx2 ? NAME##_avx2(s) : NAME##_baseline(s); }
+// Each kernel three times from the same body: for the build's baseline, for AVX2 + FMA and for
+// AVX-512. flatten inlines the math into each, so each variant is compiled whole for its
+// instruction set.
+#if CHARNN_FUSED_X86
+#define CHARNN_FUSED_KERNEL(NAME, STEP)                                                        \
+  namespace {                                                                                  \
+  __attribute__((flatten)) void NAME##_baseline(const STEP& s) { NAME##_body(s); }            \
+  __attribute__((target("avx2,fma"), flatten)) void NAME##_avx2(const STEP& s) {              \
+    NAME##_body(s);                                                                            \
+  }                                                                                            \
+  __attribute__((target("avx512f,avx2,fma"), flatten)) void NAME##_avx512(const STEP& s) {    \
+    NAME##_body(s);                                                                            \
+  }                                                                                            \
+  }                                                                                            \
+  void NAME(const STEP& s) {                                                                   \
+    switch (isa()) {                                                                           \
+      case Isa::avx512:                                                                        \
+        return NAME##_avx512(s);                                                               \
+      case Isa::avx2:                                                                          \
+        return NAME##_avx2(s);                                                                 \
+      case Isa::baseline:                                                                      \
+        break;                                                                                 \
+    }                                                                                          \
+    NAME##_baseline(s);                                                                        \
+  }
 #else
 #define CHARNN_FUSED_KERNEL(NAME, STEP) \
   void NAME(const STEP& s) { NAME##_body(s); }
