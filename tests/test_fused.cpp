@@ -113,6 +113,7 @@ struct Inputs {
   std::vector<torch::Tensor> states;
   std::vector<torch::Tensor> loss_weights;  // one per output: the loss is sum(output * weight)
   bool states_need_grad = true;
+  bool x_needs_grad = true;
 };
 
 Inputs make_inputs(const Layer& layer, const Shape& s, bool states_need_grad) {
@@ -126,7 +127,7 @@ Inputs make_inputs(const Layer& layer, const Shape& s, bool states_need_grad) {
 }
 
 Run run(const Layer& layer, const Forward& forward, const Inputs& in) {
-  const auto x = in.x.clone().requires_grad_();
+  const auto x = in.x.clone().requires_grad_(in.x_needs_grad);
   std::vector<torch::Tensor> states;
   for (const auto& s : in.states) states.push_back(s.clone().requires_grad_(in.states_need_grad));
   layer.module->zero_grad();
@@ -138,7 +139,7 @@ Run run(const Layer& layer, const Forward& forward, const Inputs& in) {
   const char* state_names[] = {"h0", "c0"};
   Run r;
   for (size_t i = 0; i < outs.size(); ++i) r.outputs.emplace_back(output_names[i], outs[i].detach().clone());
-  r.grads.emplace_back("x", x.grad().clone());
+  if (in.x_needs_grad) r.grads.emplace_back("x", x.grad().clone());
   if (in.states_need_grad) {
     for (size_t i = 0; i < states.size(); ++i) r.grads.emplace_back(state_names[i], states[i].grad().clone());
   }
@@ -228,6 +229,12 @@ TEST_CASE("fused layers equal torch::nn on odd sizes: one step, one row, H=7, bp
         layer.module->eval();
         compare(cell, s, layer, make_inputs(layer, s, true), worst, kLayerTolerance);
       }
+      // Weights-only gradients: neither x nor the state asks for one.
+      const Shape s = {6, 3, 5, 7, 2};
+      auto layer = make_layer(cell, s, 0.0);
+      auto in = make_inputs(layer, s, false);
+      in.x_needs_grad = false;
+      compare(cell, s, layer, in, worst, kLayerTolerance);
     }
     worst.print(std::string("odd sizes, ") + fused::kernels::to_string(isa));
   });
