@@ -296,7 +296,8 @@ bool parse(int argc, char** argv, Options& o) {
     } else if (arg == "--profile" && has_value) {
       o.sides = {std::string(argv[++i]) == "nn" ? "nn" : "fused"};  // one side alone, for perf record
     } else {
-      fmt::print(stderr, "usage: charnn_bench_fused [--rounds N] [--steps M] [--only rnn,gru,lstm] [--profile nn|fused]\n");
+      fmt::print(stderr,
+                 "usage: charnn_bench_fused [--rounds N] [--steps M] [--only rnn,gru,lstm] [--profile nn|fused]\n");
       return false;
     }
   }
@@ -334,7 +335,8 @@ Rounds run_rounds(std::vector<Subject>& subjects, const Options& o) {
 
 void print_table(const std::vector<Subject>& subjects, const Rounds& r) {
   const double ceiling = quantile(r.sgemm, 1.0);
-  fmt::print("sgemm [512,512]x[512,2048]: best {:.0f} GFLOP/s, median {:.0f} over the rounds; load average {} at the end\n",
+  fmt::print("sgemm [512,512]x[512,2048]: best {:.0f} GFLOP/s, median {:.0f} over the rounds; "
+             "load average {} at the end\n",
              ceiling, quantile(r.sgemm, 0.5), load_average());
   fmt::print("{:<5} {:>21} {:>21} {:>8} {:>13} {:>13} {:>6} {:>13} {:>10}\n", "layer", "nn ms", "fused ms", "fused/nn",
              "fwd nn|fused", "bwd nn|fused", "MFLOP", "ceil nn|fused", "BLAS-only");

@@ -48,7 +48,8 @@ std::string describe(Cell cell, const Shape& s) {
 
 // One module seen two ways: its own forward and the fused one, both returning
 // {output, h_n} or {output, h_n, c_n} from x and the initial state(s).
-using Forward = std::function<std::vector<torch::Tensor>(const torch::Tensor& x, const std::vector<torch::Tensor>& state)>;
+using Forward =
+    std::function<std::vector<torch::Tensor>(const torch::Tensor& x, const std::vector<torch::Tensor>& state)>;
 
 struct Layer {
   std::shared_ptr<torch::nn::Module> module;
@@ -59,7 +60,8 @@ struct Layer {
 Layer make_layer(Cell cell, const Shape& s, double dropout) {
   switch (cell) {
     case Cell::rnn: {
-      const auto m = torch::nn::RNN(torch::nn::RNNOptions(s.input, s.hidden).num_layers(s.layers).dropout(dropout)).ptr();
+      const auto m =
+          torch::nn::RNN(torch::nn::RNNOptions(s.input, s.hidden).num_layers(s.layers).dropout(dropout)).ptr();
       return {m,
               [m](const torch::Tensor& x, const std::vector<torch::Tensor>& h) {
                 auto [out, h_n] = m->forward(x, h[0]);
@@ -72,7 +74,8 @@ Layer make_layer(Cell cell, const Shape& s, double dropout) {
               1};
     }
     case Cell::gru: {
-      const auto m = torch::nn::GRU(torch::nn::GRUOptions(s.input, s.hidden).num_layers(s.layers).dropout(dropout)).ptr();
+      const auto m =
+          torch::nn::GRU(torch::nn::GRUOptions(s.input, s.hidden).num_layers(s.layers).dropout(dropout)).ptr();
       return {m,
               [m](const torch::Tensor& x, const std::vector<torch::Tensor>& h) {
                 auto [out, h_n] = m->forward(x, h[0]);
@@ -85,7 +88,8 @@ Layer make_layer(Cell cell, const Shape& s, double dropout) {
               1};
     }
     case Cell::lstm: {
-      const auto m = torch::nn::LSTM(torch::nn::LSTMOptions(s.input, s.hidden).num_layers(s.layers).dropout(dropout)).ptr();
+      const auto m =
+          torch::nn::LSTM(torch::nn::LSTMOptions(s.input, s.hidden).num_layers(s.layers).dropout(dropout)).ptr();
       return {m,
               [m](const torch::Tensor& x, const std::vector<torch::Tensor>& h) {
                 auto [out, hc] = m->forward(x, std::make_tuple(h[0], h[1]));
@@ -153,7 +157,9 @@ struct Worst {
   std::map<std::string, double> by_kind;
   void note(const std::string& kind, double d) { by_kind[kind] = std::max(by_kind[kind], d); }
   void print(const std::string& title) const {
-    for (const auto& [kind, d] : by_kind) fmt::print("fused {:<28} {:<26} worst relative diff {:.3g}\n", title, kind, d);
+    for (const auto& [kind, d] : by_kind) {
+      fmt::print("fused {:<28} {:<26} worst relative diff {:.3g}\n", title, kind, d);
+    }
   }
 };
 

@@ -37,7 +37,8 @@ void check_inputs(const char* layer, const torch::Tensor& x, const std::vector<t
         {&p.b_ih, {gates * hidden}},     {&p.b_hh, {gates * hidden}}};
     for (const auto& [t, shape] : expected) {
       TORCH_CHECK(t->defined() && t->sizes() == torch::IntArrayRef(shape), layer, ": layer ", l,
-                  "'s parameters must be ", torch::IntArrayRef(shape), ", got ", t->defined() ? t->sizes() : torch::IntArrayRef{});
+                  "'s parameters must be ", torch::IntArrayRef(shape), ", got ",
+                  t->defined() ? t->sizes() : torch::IntArrayRef{});
       TORCH_CHECK(t->scalar_type() == torch::kFloat && t->device().is_cpu(), layer,
                   ": parameters must be float32 on the CPU");
     }
