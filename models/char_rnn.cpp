@@ -25,16 +25,16 @@ void copy_identity_into_weight_hh(torch::nn::RNN& rnn) {
   weight_hh.copy_(torch::eye(weight_hh.size(0), weight_hh.options()));
 }
 
-WindowRecurrence CharRnnImpl::window_recurrence() const { return rnn_recurrence(e, rnn, l_out); }
+WindowRecurrence CharRnnImpl::window_recurrence() const { return rnn_recurrence(e, rnn, *l_out); }
 
 WindowRecurrence rnn_recurrence(const torch::nn::Embedding& e, const torch::nn::RNN& rnn,
-                                const torch::nn::Linear& l_out) {
+                                const torch::nn::LinearImpl& l_out) {
   torch::NoGradGuard no_grad;
   auto p = rnn->named_parameters();
   RecurrenceLayer step{p["weight_hh_l0"], {}, RecurrenceLayer::CharTerm::AfterProduct,
                        RecurrenceLayer::Activation::Tanh};
-  return {torch::addmm(p["bias_ih_l0"] + p["bias_hh_l0"], e->weight, p["weight_ih_l0"].t()), {step}, l_out->weight,
-          l_out->bias};
+  return {torch::addmm(p["bias_ih_l0"] + p["bias_hh_l0"], e->weight, p["weight_ih_l0"].t()), {step}, l_out.weight,
+          l_out.bias};
 }
 
 }  // namespace charnn

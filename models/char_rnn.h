@@ -26,6 +26,6 @@ void copy_identity_into_weight_hh(torch::nn::RNN& rnn);
 // Shared by CharRnn and CharSeqRnn: nn.RNN's step h = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)
 // over x = e(c).
 WindowRecurrence rnn_recurrence(const torch::nn::Embedding& e, const torch::nn::RNN& rnn,
-                                const torch::nn::Linear& l_out);
+                                const torch::nn::LinearImpl& l_out);
 
 }  // namespace charnn

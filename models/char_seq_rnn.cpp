@@ -8,22 +8,18 @@ CharSeqRnnImpl::CharSeqRnnImpl(int64_t vocab_size, int64_t n_fac, int64_t n_hidd
     : n_hidden(n_hidden),
       e(register_module("e", torch::nn::Embedding(vocab_size, n_fac))),
       rnn(register_module("rnn", torch::nn::RNN(torch::nn::RNNOptions(n_fac, n_hidden)))),
-      l_out(register_module("l_out", torch::nn::Linear(n_hidden, vocab_size))) {}
+      l_out(register_module("l_out", Linear(n_hidden, vocab_size))) {}
 
 torch::Tensor CharSeqRnnImpl::forward(const torch::Tensor& cs) {
   const auto bs = cs.size(1);
   auto h = torch::zeros({1, bs, n_hidden}, e->weight.options());
   auto inp = e(cs);
   auto [outp, h_n] = rnn(inp, h);
-  // Python's nn.Linear, i.e. torch::linear: on a 3-D input the C++ module multiplies and then adds
-  // the bias, PyTorch folds the input into one addmm that adds it inside the product; the two
-  // round differently once the BLAS splits the inner dimension (OpenBLAS at n_hidden 512) or
-  // where it folds the bias in (MKL, in the pip wheel).
-  return torch::log_softmax(torch::linear(outp, l_out->weight, l_out->bias), -1);
+  return torch::log_softmax(l_out(outp), -1);
 }
 
 void CharSeqRnnImpl::identity_init() { copy_identity_into_weight_hh(rnn); }
 
-WindowRecurrence CharSeqRnnImpl::window_recurrence() const { return rnn_recurrence(e, rnn, l_out); }
+WindowRecurrence CharSeqRnnImpl::window_recurrence() const { return rnn_recurrence(e, rnn, *l_out); }
 
 }  // namespace charnn

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "models/window_recurrence.h"
+#include "models/linear.h"
 
 namespace charnn {
 
@@ -17,7 +18,7 @@ struct CharSeqRnnImpl : torch::nn::Module {
   int64_t n_hidden;
   torch::nn::Embedding e{nullptr};
   torch::nn::RNN rnn{nullptr};
-  torch::nn::Linear l_out{nullptr};
+  Linear l_out{nullptr};  // Python's nn.Linear on a sequence (models/linear.h)
 };
 TORCH_MODULE(CharSeqRnn);
 

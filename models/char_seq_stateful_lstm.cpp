@@ -10,18 +10,16 @@ CharSeqStatefulLSTMImpl::CharSeqStatefulLSTMImpl(int64_t vocab_size, int64_t n_f
       e(register_module("e", torch::nn::Embedding(vocab_size, n_fac))),
       rnn(register_module("rnn",
                           torch::nn::LSTM(torch::nn::LSTMOptions(n_fac, n_hidden).num_layers(nl).dropout(dropout)))),
-      l_out(register_module("l_out", torch::nn::Linear(n_hidden, vocab_size))) {
+      l_out(register_module("l_out", Linear(n_hidden, vocab_size))) {
   init_hidden(bs);
 }
 
 torch::Tensor CharSeqStatefulLSTMImpl::forward(const torch::Tensor& cs) {
-  check_sequence_batch("CharSeqStatefulLSTM", cs, vocab_size);
   const auto bs = cs[0].size(0);
   if (std::get<0>(h).size(1) != bs) init_hidden(bs);
   auto [outp, new_h] = rnn(e(cs), h);
   h = repackage_var(new_h);
-  // torch::linear, as in CharSeqRnn: what Python's nn.Linear computes on a 3-D input.
-  return torch::log_softmax(torch::linear(outp, l_out->weight, l_out->bias), -1).view({-1, vocab_size});
+  return torch::log_softmax(l_out(outp), -1).view({-1, vocab_size});
 }
 
 void CharSeqStatefulLSTMImpl::init_hidden(int64_t bs) {

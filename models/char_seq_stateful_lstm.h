@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/stateful.h"
+#include "models/linear.h"
 
 namespace charnn {
 
@@ -27,7 +28,7 @@ struct CharSeqStatefulLSTMImpl : torch::nn::Module, StatefulModel {
   int64_t n_hidden;
   torch::nn::Embedding e{nullptr};
   torch::nn::LSTM rnn{nullptr};
-  torch::nn::Linear l_out{nullptr};
+  Linear l_out{nullptr};  // Python's nn.Linear on a sequence (models/linear.h)
   std::tuple<torch::Tensor, torch::Tensor> h;  // (h, c), each [nl, bs, n_hidden]
 };
 TORCH_MODULE(CharSeqStatefulLSTM);

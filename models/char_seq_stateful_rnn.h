@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/stateful.h"
+#include "models/linear.h"
 
 namespace charnn {
 
@@ -23,7 +24,7 @@ struct CharSeqStatefulRnnImpl : torch::nn::Module, StatefulModel {
   int64_t n_hidden;
   torch::nn::Embedding e{nullptr};
   torch::nn::RNN rnn{nullptr};
-  torch::nn::Linear l_out{nullptr};
+  Linear l_out{nullptr};  // Python's nn.Linear on a sequence (models/linear.h)
   torch::Tensor h;  // [1, bs, n_hidden]
 };
 TORCH_MODULE(CharSeqStatefulRnn);

@@ -7,12 +7,11 @@ CharSeqStatefulRnn2Impl::CharSeqStatefulRnn2Impl(int64_t vocab_size, int64_t n_f
       n_hidden(n_hidden),
       e(register_module("e", torch::nn::Embedding(vocab_size, n_fac))),
       rnn(register_module("rnn", torch::nn::RNNCell(torch::nn::RNNCellOptions(n_fac, n_hidden)))),
-      l_out(register_module("l_out", torch::nn::Linear(n_hidden, vocab_size))) {
+      l_out(register_module("l_out", Linear(n_hidden, vocab_size))) {
   init_hidden(bs);
 }
 
 torch::Tensor CharSeqStatefulRnn2Impl::forward(const torch::Tensor& cs) {
-  check_sequence_batch("CharSeqStatefulRnn2", cs, vocab_size);
   const auto bs = cs[0].size(0);
   if (h.size(0) != bs) init_hidden(bs);
   std::vector<torch::Tensor> outp;
@@ -21,8 +20,7 @@ torch::Tensor CharSeqStatefulRnn2Impl::forward(const torch::Tensor& cs) {
     o = rnn(e(c), o);
     outp.push_back(o);
   }
-  // torch::linear, as in CharSeqRnn: what Python's nn.Linear computes on a 3-D input.
-  auto out = torch::linear(torch::stack(outp), l_out->weight, l_out->bias);
+  auto out = l_out(torch::stack(outp));
   h = repackage_var(o);
   return torch::log_softmax(out, -1).view({-1, vocab_size});
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/stateful.h"
+#include "models/linear.h"
 
 namespace charnn {
 
@@ -23,7 +24,7 @@ struct CharSeqStatefulRnn2Impl : torch::nn::Module, StatefulModel {
   int64_t n_hidden;
   torch::nn::Embedding e{nullptr};
   torch::nn::RNNCell rnn{nullptr};
-  torch::nn::Linear l_out{nullptr};
+  Linear l_out{nullptr};  // Python's nn.Linear on a sequence (models/linear.h)
   // [bs, n_hidden]. The notebook's is [1, bs, n_hidden]: PyTorch 0.3's cell broadcast it, today's
   // cell rejects it; the arithmetic is the same, so the batch size sits in h.size(0) here.
   torch::Tensor h;

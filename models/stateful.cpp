@@ -24,18 +24,6 @@ std::tuple<torch::Tensor, torch::Tensor> repackage_var(const std::tuple<torch::T
   return {std::get<0>(h).detach(), std::get<1>(h).detach()};
 }
 
-void check_sequence_batch(std::string_view model, const torch::Tensor& cs, int64_t vocab_size) {
-  if (!cs.defined() || cs.dim() != 2 || cs.numel() == 0 || cs.scalar_type() != torch::kInt64) {
-    throw InputError(
-        fmt::format("{}: expected a non-empty [sl, bs] Long batch of token indices, got {}", model, describe(cs)));
-  }
-  const auto lo = cs.min().item<int64_t>(), hi = cs.max().item<int64_t>();
-  if (lo < 0 || hi >= vocab_size) {
-    throw InputError(fmt::format("{}: token index {} is outside the vocabulary of {}", model, lo < 0 ? lo : hi,
-                                 vocab_size));
-  }
-}
-
 void check_state(std::string_view model, const std::vector<torch::Tensor>& state,
                  const std::vector<std::vector<int64_t>>& shapes) {
   std::vector<std::string> wanted;

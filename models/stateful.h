@@ -19,8 +19,9 @@ class StatefulModel {
 
   // cs: [sl, bs] token indices. Starts from the carried state (from zeros when bs differs from
   // the state's), carries the new state, detached, to the next call. Returns [sl*bs, vocab]
-  // log-probabilities, time-major rows, the order of the loader's flattened targets.
-  // Throws InputError, naming the model, for anything but a [sl, bs] batch of its tokens.
+  // log-probabilities, time-major rows, the order of the loader's flattened targets. The
+  // indices are checked where they enter (the loader's vocabulary, sample's prompt), not here:
+  // this runs on every batch.
   virtual torch::Tensor forward(const torch::Tensor& cs) = 0;
   // The notebook's init_hidden(bs): a zero state for a batch of bs.
   virtual void reset_state(int64_t bs) = 0;
@@ -36,9 +37,6 @@ class StatefulModel {
 // next batch's backward stops here (truncated backpropagation through time).
 torch::Tensor repackage_var(const torch::Tensor& h);
 std::tuple<torch::Tensor, torch::Tensor> repackage_var(const std::tuple<torch::Tensor, torch::Tensor>& h);
-
-// Throws InputError unless cs is a non-empty [sl, bs] int64 tensor of indices below vocab_size.
-void check_sequence_batch(std::string_view model, const torch::Tensor& cs, int64_t vocab_size);
 
 // Throws InputError unless `state` holds one float tensor per entry of `shapes`, each of that
 // shape, where -1 marks the batch dimension: any size, the same in every tensor.
