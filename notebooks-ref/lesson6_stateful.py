@@ -169,7 +169,7 @@ class LanguageModelData:
 
 
 # ----------------------------------------------------------------------------------------
-# fit over LanguageModelData, and CosAnneal                 (train/lm_fit.cpp, cos_anneal.cpp)
+# fit over LanguageModelData, and CosAnneal                 (train/families/language_model.cpp, train/fit.cpp, cos_anneal.cpp)
 # ----------------------------------------------------------------------------------------
 # fastai 0.7's fit as the stateful cells run it: model(x), zero_grad, F.nll_loss, backward,
 # step; the smoothed training loss of the first half's fit (lesson6.fit); callbacks called
