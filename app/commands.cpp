@@ -92,6 +92,7 @@ int run_train(TrainArgs a) {
   options.checkpoint_every = a.checkpoint_every;
   options.progress = !a.no_progress;
   options.device = parse_device(a.device);
+  options.plain = a.plain;
   options.stop_signal = &g_stop_signal;
   options.in_fit = &g_in_fit;
   if (a.resume.empty()) {

@@ -25,6 +25,7 @@ struct TrainArgs {
   int64_t checkpoint_every = 500;
   bool no_progress = false;
   bool force = false;  // replace a run already in --out
+  bool plain = false;  // PyTorch's nn layers instead of the fused ones
 };
 
 struct SampleArgs {
@@ -44,6 +45,7 @@ struct LessonArgs {
   std::vector<std::string> only;  // section names; empty = all
   int64_t shards = 0;
   bool force = false;  // replace a section's run made with other settings
+  bool plain = false;  // PyTorch's nn layers instead of the fused ones (implied by --shards 1)
 };
 
 // --text, else $CHARNN_TEXT, else the corpus that comes with charnn, else data/nietzsche.txt.

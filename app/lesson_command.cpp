@@ -225,6 +225,8 @@ int run_lesson(const LessonArgs& a) {
     const auto config = section_config(section, a);
     SessionOptions options;
     options.out = fs::path(a.out) / section.name;
+    // --shards 1 is the plain step: PyTorch's, bit for bit, layers included.
+    options.plain = a.plain || a.shards == 1;
     options.stop_signal = &g_stop_signal;
     options.in_fit = &g_in_fit;
     fmt::print("== {} ==\n", section.name);

@@ -133,6 +133,9 @@ void add_train(CLI::App& app, TrainArgs& a) {
       ->check(at_least(0));
   train->add_option("--device", a.device, "cpu, cuda, cuda:N, or auto (cuda when available, else cpu)")->capture_default_str();
   train->add_flag("--no-progress", a.no_progress, "Print only the epoch rows");
+  train->add_flag("--plain", a.plain,
+                  "PyTorch's nn::RNN/GRU/LSTM, bit for bit PyTorch's step, instead of the fused layers (equal "
+                  "within 1e-6, faster); a run may resume either way");
   train->footer(
       "Ctrl-C (SIGINT) or SIGTERM stops at the next batch boundary, saves a resumable checkpoint and exits "
       "with 128+signal; a second one quits at once (the last checkpoint stays intact). A NaN or infinite "
@@ -174,6 +177,7 @@ void add_lesson(CLI::App& app, LessonArgs& a) {
   lesson->add_flag("--force", a.force,
                    "Replace a section's run made with other settings (a finished section with the same settings is "
                    "kept, an interrupted one resumes)");
+  lesson->add_flag("--plain", a.plain, "PyTorch's nn layers instead of the fused ones (--shards 1 implies it)");
   lesson->add_option("--shards", a.shards, "Threads each batch is cut across (0 = one per core; 1 = plain)")
       ->capture_default_str()
       ->check(at_least(0));

@@ -13,12 +13,14 @@
 //   verify MODEL+VARIANT          a proposal's loss and gradients against the lesson model's
 //   denormals 0|1                 flush denormals to zero (FTZ/DAZ) or not
 //
-// MODEL is a registry name: the step cut across one thread per core, as `charnn train` runs it
-// (train/sharded_step.h; forward and backward then overlap and are timed together). Variants:
-// "MODEL+plain" the plain step on one batch (bit for bit PyTorch's; forward, backward and
-// optimizer timed apart); "char-rnn+fused" and "char-seq-rnn+fused" the sharded step with the
-// RNN through bench/fused_rnn (a proposal) instead of torch::nn::RNN; "generate MODEL+recompute"
-// the notebook's way of generating (the model on every window).
+// MODEL is a registry name, its step as `charnn train` runs it: the windowed models' batch cut
+// across one thread per core (train/sharded_step.h; forward and backward then overlap and are
+// timed together), and the recurrent layers fused where the model has them
+// (models/fused/fast_paths.h). Variants: "MODEL+plain" the plain step, PyTorch's nn layers on
+// one batch (bit for bit PyTorch's; forward, backward and optimizer timed apart); "MODEL+nn" the
+// windowed models' sharded step with PyTorch's layers; "MODEL+sharded" a stateful model's batch
+// cut by columns (bench/sharded_lm_step.h, a proposal); "generate MODEL+recompute" the
+// notebook's way of generating (the model on every window).
 //   quit
 //
 // Try it by hand:  echo "step char-rnn 20 100" | build/bench/charnn_bench --text data/nietzsche.txt
@@ -42,11 +44,9 @@
 #include "data/language_model_data.h"
 #include "data/layouts.h"
 #include "data/loader.h"
-#include "bench/fused_rnn.h"
 #include "bench/sharded_lm_step.h"
 #include "data/split.h"
-#include "models/char_rnn.h"
-#include "models/char_seq_rnn.h"
+#include "models/fused/fast_paths.h"
 #include "models/registry.h"
 #include "train/adam.h"
 #include "train/generate/generate.h"
@@ -70,27 +70,13 @@ std::string openblas_config() {
   return fn ? std::string(fn()) : std::string("not OpenBLAS");
 }
 
-// "<model>+fused": the lesson model with its nn::RNN call replaced by bench/fused_rnn
-// (a proposal under measurement; same parameters, same outputs).
-template <typename Impl>
-void use_fused_rnn(charnn::LessonModel& model, bool last_step_only) {
-  auto m = std::dynamic_pointer_cast<Impl>(model.module);
-  auto p = m->rnn->named_parameters();
-  auto w_ih = p["weight_ih_l0"], w_hh = p["weight_hh_l0"], b_ih = p["bias_ih_l0"], b_hh = p["bias_hh_l0"];
-  model.forward = [=](const torch::Tensor& cs) {
-    auto h = torch::zeros({1, cs.size(1), m->n_hidden}, w_hh.options());
-    auto outp = charnn::bench::fused_rnn_tanh(m->e(cs), h, w_ih, w_hh, b_ih, b_hh);
-    return torch::log_softmax(m->l_out(last_step_only ? outp[-1] : outp), -1);
-  };
-}
-
+// The variant's layers: fused unless it asks for PyTorch's ("+plain", "+nn").
 void make_variant(charnn::LessonModel& model, const std::string& variant) {
-  if (variant.empty() || variant == "plain") return;
-  if (variant == "fused" && model.config.model == "char-rnn") return use_fused_rnn<charnn::CharRnnImpl>(model, true);
-  if (variant == "fused" && model.config.model == "char-seq-rnn") {
-    return use_fused_rnn<charnn::CharSeqRnnImpl>(model, false);
+  if (variant == "plain" || variant == "nn") return;
+  if (!variant.empty() && variant != "sharded") {
+    throw std::invalid_argument(fmt::format("no variant '{}' of {}", variant, model.config.model));
   }
-  throw std::invalid_argument(fmt::format("no variant '{}' of {}", variant, model.config.model));
+  charnn::fused::use_fused_layers(model);
 }
 
 // One model with its optimizer and the lesson's first training batches, kept across
@@ -193,7 +179,7 @@ class Bench {
       if (s.sharded) {
         (void)s.sharded->loss_and_grads(batch);  // forward and backward overlap: timed as backward
       } else {
-        auto out = s.model.stateful->forward(batch.x);
+        auto out = s.model.forward(batch.x);
         s.opt->zero_grad();
         auto loss = torch::nll_loss(out, batch.y);
         (void)loss.item<double>();
@@ -286,7 +272,7 @@ class Bench {
   // another order).
   json verify_lm(const std::string& name) {
     auto& v = lm_subject(name);
-    auto& b = lm_subject(name.substr(0, name.find('+')));
+    auto& b = lm_subject(name.substr(0, name.find('+')) + "+plain");
     {
       torch::NoGradGuard no_grad;
       auto pv = v.model.module->parameters();
@@ -298,7 +284,7 @@ class Bench {
     double loss_diff = 0, grad_diff = 0;
     for (size_t k = 0; k < 5; ++k) {
       const auto& batch = b.batches[k];
-      auto out = b.model.stateful->forward(batch.x);
+      auto out = b.model.forward(batch.x);
       b.opt->zero_grad();
       auto loss = torch::nll_loss(out, batch.y);
       loss.backward();
@@ -359,7 +345,6 @@ class Bench {
     }
     const auto plus = name.find('+');
     const std::string base = name.substr(0, plus), variant = plus == std::string::npos ? "" : name.substr(plus + 1);
-    if (!variant.empty() && variant != "sharded") throw std::invalid_argument(fmt::format("no variant '{}'", variant));
     const auto& spec = charnn::find_model(base);
     torch::manual_seed(0);
     charnn::ModelConfig config;
@@ -368,6 +353,8 @@ class Bench {
     config.n_hidden = spec.lesson_n_hidden;
     auto model = charnn::make_model(config);
     model.module->train();
+    // The sharded proposal keeps PyTorch's layers: it is measured against the plain step.
+    make_variant(model, variant == "sharded" ? "plain" : variant);
     // The notebook's optimizers: Adam at 1e-3, and for the LSTM LayerOptimizer(optim.Adam, m, 1e-2, 1e-5).
     const bool lstm = base == "char-seq-stateful-lstm";
     auto opt = std::make_unique<charnn::Adam>(

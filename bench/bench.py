@@ -35,11 +35,15 @@ MODELS = ["char3-model", "char-loop-model", "char-loop-concat-model", "char-rnn"
 LM_MODELS = {"char-seq-stateful-rnn": "CharSeqStatefulRnn", "char-seq-stateful-rnn2": "CharSeqStatefulRnn2",
              "char-seq-stateful-gru": "CharSeqStatefulGRU", "char-seq-stateful-lstm": "CharSeqStatefulLSTM"}
 LM_BPTT, LM_BS, LM_VOCAB = 8, 64, 56
-# C++ variants, each against its base model's Python step: "+plain" the plain step on one thread
-# pool (bit for bit PyTorch's), "+fused" the RNN proposal in bench/fused_rnn.h.
-VARIANTS = [m + "+plain" for m in MODELS] + ["char-rnn+fused", "char-seq-rnn+fused"]
-# "+sharded": the stateful step with the batch's columns cut across the cores (bench/sharded_lm_step.h).
-VARIANTS += [m + "+sharded" for m in LM_MODELS]
+# C++ variants, each against its base model's Python step (the unadorned name is charnn train's
+# step: sharded windowed models, fused recurrent layers where the model has them): "+plain" the
+# plain step with PyTorch's layers (bit for bit PyTorch's), "+nn" the windowed sharded step with
+# PyTorch's layers.
+FUSED_WINDOWED = ["char-rnn", "char-seq-rnn"]
+VARIANTS = [m + "+plain" for m in MODELS] + [m + "+nn" for m in FUSED_WINDOWED]
+# "+plain": the stateful step with PyTorch's layers; "+sharded": the batch's columns cut across
+# the cores (bench/sharded_lm_step.h, with PyTorch's layers).
+VARIANTS += [m + "+plain" for m in LM_MODELS] + [m + "+sharded" for m in LM_MODELS]
 GEN_VARIANTS = [m + "+recompute" for m in MODELS]  # the notebook's way, against the same Python
 BS, N_FAC, N_HIDDEN = 512, 42, 256
 STEP_BATCHES = 16  # the first batches of the training order, cycled through by the step timings
@@ -84,7 +88,7 @@ def step_flops(name, vocab, bs=BS, n_fac=N_FAC, nh=N_HIDDEN):
 
 
 def base_model(name):
-    """"char-rnn+fused" -> "char-rnn": the lesson model a proposal stands in for."""
+    """"char-rnn+nn" -> "char-rnn": the lesson model a variant stands in for."""
     return name.split("+")[0]
 
 

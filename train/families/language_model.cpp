@@ -124,7 +124,7 @@ class LanguageModelTraining : public TrainingData {
 
   // Stepper.step: forward (from the carried state), zero_grad, F.nll_loss, backward.
   double loss_and_grads(LessonModel& model, const Batch& batch) override {
-    const auto out = model.stateful->forward(batch.xs.to(device_));
+    const auto out = model.forward(batch.xs.to(device_));
     model.module->zero_grad();
     const auto loss = torch::nll_loss(out, batch.y.to(device_));
     loss.backward();
@@ -138,7 +138,7 @@ class LanguageModelTraining : public TrainingData {
     double total = 0.0;
     int64_t batches = 0;
     for (const auto& [x, y] : md_.val_dl) {
-      total += torch::nll_loss(model.stateful->forward(x.to(device_)), y.to(device_)).item<double>();
+      total += torch::nll_loss(model.forward(x.to(device_)), y.to(device_)).item<double>();
       ++batches;
     }
     return batches == 0 ? 0.0 : total / static_cast<double>(batches);

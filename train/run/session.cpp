@@ -8,6 +8,7 @@
 #include "common/file.h"
 #include "common/test_hold.h"
 #include "data/lesson_data.h"
+#include "models/fused/fast_paths.h"
 #include "models/model_size.h"
 #include "train/families/family.h"
 #include "train/io/atomic_file.h"
@@ -84,7 +85,8 @@ std::unique_ptr<Optimizer> layer_optimizer(LessonModel& model, const RunConfig& 
 
 // The notebook's cells up to the first fit: the text, the family's data (md), the model (m,
 // whose initial weights follow the seed) and the optimizer.
-Run build_run(RunConfig config, const torch::Device& device, const std::optional<fs::path>& config_file) {
+Run build_run(RunConfig config, const SessionOptions& options, const std::optional<fs::path>& config_file) {
+  const auto& device = options.device;
   const auto& family = family_of(find_model(config.model.model));
   // Before the text is read, with the smallest vocabulary it could have; again below with its own.
   auto smallest = config.model;
@@ -102,6 +104,7 @@ Run build_run(RunConfig config, const torch::Device& device, const std::optional
   torch::manual_seed(config.seed);  // the initial weights (and the LSTM's dropout masks) follow the seed
   auto model = make_model(config.model);
   model.module->to(device);
+  if (!options.plain) fused::use_fused_layers(model);
   auto opt = layer_optimizer(model, config);
   return {std::move(config), &family, std::move(data), std::move(model), std::move(opt)};
 }
@@ -275,7 +278,7 @@ SessionResult train_run(RunConfig config, const SessionOptions& options) {
   check_schedule(config.schedule, "--fit");
   find_optimizer(config.optimizer);
   config.vocab.clear();
-  auto run = build_run(std::move(config), options.device, std::nullopt);
+  auto run = build_run(std::move(config), options, std::nullopt);
   fs::create_directories(options.out);
   // Everything of an earlier run goes, model.pt included: a new config.json beside an old
   // model.pt would load (or fail to) as if they belonged together.
@@ -286,7 +289,7 @@ SessionResult train_run(RunConfig config, const SessionOptions& options) {
 
 SessionResult resume_run(const SessionOptions& options) {
   auto config = read_run_config(options.out);
-  auto run = build_run(std::move(config), options.device, options.out / kConfigFile);
+  auto run = build_run(std::move(config), options, options.out / kConfigFile);
   auto pos = load_train_state(run, options.out);
   if (pos.fit_index == static_cast<int64_t>(run.config.schedule.size())) {
     SessionResult finished;

@@ -17,6 +17,9 @@ struct SessionOptions {
   int64_t checkpoint_every = 500;      // batches between resumable checkpoints (0 = never)
   bool progress = true;                // progress bar / lines on stderr
   torch::Device device = torch::kCPU;
+  // PyTorch's nn layers, the step bit for bit PyTorch's; otherwise the fused layers where the
+  // model has them (models/fused/fast_paths.h), equal within 1e-6 and faster.
+  bool plain = false;
   const std::atomic<int>* stop_signal = nullptr;  // non-zero: stop at the next batch boundary
   std::atomic<bool>* in_fit = nullptr;            // set while a fit call runs, cleared after
   std::vector<FitObserver*> observers;            // the caller's, told of every fit call's progress
