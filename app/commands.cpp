@@ -21,6 +21,7 @@
 #include "train/families/family.h"
 #include "train/run/lesson.h"
 #include "train/report.h"
+#include "app/parallel.h"
 #include "train/run/run_directory.h"
 #include "train/run/session.h"
 
@@ -52,13 +53,6 @@ torch::Device parse_device(const std::string& name) {
   }
 }
 
-int report_stop(const SessionResult& r, const std::string& out) {
-  note(fmt::format("charnn: interrupted by signal {} in fit call {}, epoch {}, batch {}; checkpoint saved.\n"
-                   "resume with: charnn train --resume {}\n",
-                   g_stop_signal.load(), r.stopped_fit + 1, r.stopped_epoch, r.stopped_batch, out));
-  return 128 + g_stop_signal.load();
-}
-
 }  // namespace
 
 // The corpus that comes with charnn is share/charnn/nietzsche.txt beside its bin/ directory
@@ -85,37 +79,56 @@ std::string saved_files(const fs::path& dir) {
   return list;
 }
 
-int run_train(TrainArgs a) {
-  SessionOptions options;
-  options.out = a.resume.empty() ? a.out : a.resume;
-  options.metrics_every = a.metrics_every;
-  options.checkpoint_every = a.checkpoint_every;
-  options.progress = !a.no_progress;
-  options.device = parse_device(a.device);
-  options.plain = a.plain;
-  options.stop_signal = &g_stop_signal;
-  options.in_fit = &g_in_fit;
-  if (a.resume.empty()) {
-    // The cheap checks first, before anything touches the disk.
-    const ModelSpec* spec = nullptr;
-    try {
-      spec = &find_model(a.run.model.model);
-    } catch (const std::invalid_argument& e) {
-      throw InputError(fmt::format("--model: {}", e.what()));
-    }
-    if (a.run.trn_lines > 0 && !family_of(*spec).splits_text_by_lines()) {
-      throw InputError(fmt::format("--trn-lines {}: {} trains on windows of the whole text; only the stateful "
-                                   "models split the text by lines",
-                                   a.run.trn_lines, spec->name));
-    }
-    a.run.bs = a.bs > 0 ? a.bs : spec->lesson_bs;
-    a.run.model.n_hidden = a.n_hidden > 0 ? a.n_hidden : spec->lesson_n_hidden;
-    if (a.fits.empty()) a.fits.push_back("1@1e-3");
-    for (const auto& f : a.fits) a.run.schedule.push_back(parse_fit(f));
-    // Absolute, so that --resume finds the text from any working directory.
-    a.run.text = fs::absolute(resolve_text(a.run.text)).lexically_normal().string();
-    check_shards(a.run.shards);
-  } else if (!fs::is_directory(a.resume)) {
+namespace {
+
+// The cheap checks of a fresh run's flags, before anything touches the disk or the network.
+void resolve_fresh_run(TrainArgs& a) {
+  const ModelSpec* spec = nullptr;
+  try {
+    spec = &find_model(a.run.model.model);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(fmt::format("--model: {}", e.what()));
+  }
+  if (a.run.trn_lines > 0 && !family_of(*spec).splits_text_by_lines()) {
+    throw InputError(fmt::format("--trn-lines {}: {} trains on windows of the whole text; only the stateful "
+                                 "models split the text by lines",
+                                 a.run.trn_lines, spec->name));
+  }
+  a.run.bs = a.bs > 0 ? a.bs : spec->lesson_bs;
+  a.run.model.n_hidden = a.n_hidden > 0 ? a.n_hidden : spec->lesson_n_hidden;
+  if (a.fits.empty()) a.fits.push_back("1@1e-3");
+  for (const auto& f : a.fits) a.run.schedule.push_back(parse_fit(f));
+  // Absolute, so that --resume finds the text from any working directory.
+  a.run.text = fs::absolute(resolve_text(a.run.text)).lexically_normal().string();
+  check_shards(a.run.shards);
+}
+
+// How the run ended, as the last line says it; the exit status.
+int report_end(const SessionResult& result, const fs::path& out, int stop_signal) {
+  if (result.already_finished) {
+    note(fmt::format("charnn: {} holds a finished run (every fit call of its schedule is done); nothing to resume\n",
+                     out.string()));
+    return 0;
+  }
+  if (!result.completed) {
+    note(fmt::format("charnn: interrupted by signal {} in fit call {}, epoch {}, batch {}; checkpoint saved.\n"
+                     "resume with: charnn train --resume {}\n",
+                     stop_signal, result.stopped_fit + 1, result.stopped_epoch, result.stopped_batch, out.string()));
+    return 128 + stop_signal;
+  }
+  if (stop_signal != 0) {
+    // The signal came after the last batch (in the last validation, say): nothing was left to stop.
+    note(fmt::format("charnn: signal {} arrived after the last batch; the run is complete in {} ({})\n", stop_signal,
+                     out.string(), saved_files(out)));
+    return 128 + stop_signal;
+  }
+  note(fmt::format("charnn: run saved in {} ({})\n", out.string(), saved_files(out)));
+  return 0;
+}
+
+// The run in its directory, as rank 0 (or the single process) writes it.
+SessionResult train_in_run_directory(TrainArgs& a, const SessionOptions& options) {
+  if (!a.resume.empty() && !fs::is_directory(a.resume)) {
     throw InputError(fmt::format("--resume {}: no such run directory", a.resume));
   }
   RunDirectory dir(options.out, a.resume.empty() ? "--out" : "--resume");
@@ -128,22 +141,53 @@ int run_train(TrainArgs a) {
     dir.replace();
     dir.start_fresh();
   }
+  if (options.shard && !a.resume.empty()) send_run_files(*options.shard, options.out);
   const auto result = a.resume.empty() ? train_run(a.run, options) : resume_run(options);
   dir.commit();
-  if (result.already_finished) {
-    note(fmt::format("charnn: {} holds a finished run (every fit call of its schedule is done); nothing to resume\n",
-                     options.out.string()));
-    return 0;
+  return result;
+}
+
+}  // namespace
+
+int run_train(TrainArgs a) {
+  SessionOptions options;
+  options.out = a.resume.empty() ? a.out : a.resume;
+  options.metrics_every = a.metrics_every;
+  options.checkpoint_every = a.checkpoint_every;
+  options.progress = !a.no_progress;
+  options.device = parse_device(a.device);
+  options.plain = a.plain;
+  options.stop_signal = &g_stop_signal;
+  options.in_fit = &g_in_fit;
+  if (a.resume.empty()) resolve_fresh_run(a);
+  const auto parallel = parallel_options(a.parallel);
+  if (parallel.world == 1) return report_end(train_in_run_directory(a, options), options.out, g_stop_signal.load());
+  // One of several processes: rank 0 writes the run directory; the others train beside it in
+  // a private one, from the files rank 0 sends them when the run resumes.
+  if (!options.device.is_cpu()) {
+    throw InputError(fmt::format("--device {} over {} processes: this charnn joins processes through Gloo on the "
+                                 "CPU; NCCL for CUDA devices is not built in",
+                                 a.device, parallel.world));
   }
-  if (!result.completed) return report_stop(result, options.out.string());
-  if (const int sig = g_stop_signal.load(); sig != 0) {
-    // The signal came after the last batch (in the last validation, say): nothing was left to stop.
-    note(fmt::format("charnn: signal {} arrived after the last batch; the run is complete in {} ({})\n", sig,
-                     options.out.string(), saved_files(options.out)));
-    return 128 + sig;
+  const auto shard = join_process_group(parallel);
+  options.shard = shard.get();
+  options.checkpoint_every = agreed_checkpoint_every(*shard, options.checkpoint_every);
+  SessionResult result;
+  if (shard->rank() == 0) {
+    result = train_in_run_directory(a, options);
+  } else {
+    const PrivateRunDirectory own(shard->rank());
+    options.out = own.path();
+    options.quiet = true;
+    options.progress = false;
+    options.metrics_every = 0;
+    if (!a.resume.empty()) receive_run_files(*shard, own.path());
+    result = a.resume.empty() ? train_run(a.run, options) : resume_run(options);
   }
-  note(fmt::format("charnn: run saved in {} ({})\n", options.out.string(), saved_files(options.out)));
-  return 0;
+  // Every rank stopped at the same boundary; they all say the signal that stopped them.
+  const int stop_signal = static_cast<int>(shard->max(g_stop_signal.load()));
+  if (shard->rank() != 0) return result.completed && stop_signal == 0 ? 0 : 128 + stop_signal;
+  return report_end(result, options.out, stop_signal);
 }
 
 namespace {

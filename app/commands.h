@@ -13,6 +13,15 @@ namespace charnn::cli {
 extern std::atomic<int> g_stop_signal;  // set by SIGINT/SIGTERM; training stops at a batch boundary
 extern std::atomic<bool> g_in_fit;      // a fit call runs: a signal waits for its batch boundary
 
+// A run over several processes (torchrun's environment, or these flags, which win).
+struct ParallelArgs {
+  int64_t rank = -1;        // -1: $RANK, else 0
+  int64_t world_size = 0;   // 0: $WORLD_SIZE, else 1
+  std::string master;       // HOST:PORT; empty: $MASTER_ADDR:$MASTER_PORT, else 127.0.0.1:29500
+  std::string bind;         // the address this rank's Gloo device binds
+  int64_t timeout = 300;    // seconds a peer may stay silent
+};
+
 struct TrainArgs {
   RunConfig run;
   std::vector<std::string> fits;  // "EPOCHS@LR[:cosM]"
@@ -26,6 +35,7 @@ struct TrainArgs {
   bool no_progress = false;
   bool force = false;  // replace a run already in --out
   bool plain = false;  // PyTorch's nn layers instead of the fused ones
+  ParallelArgs parallel;
 };
 
 struct SampleArgs {

@@ -133,6 +133,20 @@ void add_train(CLI::App& app, TrainArgs& a) {
       ->check(at_least(0));
   train->add_option("--device", a.device, "cpu, cuda, cuda:N, or auto (cuda when available, else cpu)")->capture_default_str();
   train->add_flag("--no-progress", a.no_progress, "Print only the epoch rows");
+  train->add_option("--world-size", a.parallel.world_size,
+                    "Processes the run spans (default: $WORLD_SIZE, else 1); each takes its part of every batch")
+      ->check(at_least(1));
+  train->add_option("--rank", a.parallel.rank, "This process's rank, 0 to world size - 1 (default: $RANK)")
+      ->check(at_least(0));
+  train->add_option("--master", a.parallel.master,
+                    "HOST:PORT of rank 0's store (default: $MASTER_ADDR:$MASTER_PORT, else 127.0.0.1:29500); "
+                    "c10d's store has no authentication: a trusted network only")
+      ->check(non_empty());
+  train->add_option("--bind", a.parallel.bind, "The address this rank's Gloo connections use")->check(non_empty());
+  train->add_option("--dist-timeout", a.parallel.timeout,
+                    "Seconds a silent rank is waited for before the others stop with an error")
+      ->capture_default_str()
+      ->check(at_least(1));
   train->add_flag("--plain", a.plain,
                   "PyTorch's nn::RNN/GRU/LSTM, bit for bit PyTorch's step, instead of the fused layers (equal "
                   "within 1e-6, faster); a run may resume either way");

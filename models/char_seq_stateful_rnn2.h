@@ -19,6 +19,7 @@ struct CharSeqStatefulRnn2Impl : torch::nn::Module, StatefulModel {
   void reset_state(int64_t bs) override { init_hidden(bs); }
   std::vector<torch::Tensor> state() const override { return {h}; }
   void set_state(const std::vector<torch::Tensor>& state) override;
+  int64_t state_batch_dim() const override { return 0; }  // RNNCell's state is [bs, n_hidden]
 
   int64_t vocab_size;
   int64_t n_hidden;

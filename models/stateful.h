@@ -31,6 +31,9 @@ class StatefulModel {
   // Throws InputError, naming the model, unless `state` has the count and shapes state()
   // returns for some batch size.
   virtual void set_state(const std::vector<torch::Tensor>& state) = 0;
+  // The dimension of each state tensor that runs over the batch: where a process that computes
+  // some of a batch's columns holds its part (train/shard.h).
+  virtual int64_t state_batch_dim() const { return 1; }
 };
 
 // The notebook's repackage_var: the same values cut from the graph that made them, so the

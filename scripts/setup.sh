@@ -30,7 +30,7 @@ CHARNN_CORPUS=$CHARNN_ROOT/data/nietzsche.txt
 CHARNN_CORPUS_URL=https://s3.amazonaws.com/text-datasets/nietzsche.txt
 CHARNN_CORPUS_SHA256=23cf69874ab69d3d256099ab530ea4be24d47d9675b673bcc67cbcd6298ec647
 CHARNN_CORPUS_BYTES=600901
-CHARNN_PACKAGES=(libtorch-dev python3-torch python3-numpy libfmt-dev catch2 libcli11-dev
+CHARNN_PACKAGES=(libtorch-dev libgloo-dev python3-torch python3-numpy libfmt-dev catch2 libcli11-dev
                  nlohmann-json3-dev libopenblas0-pthread cmake ninja-build g++ gnuplot-nox)
 CHARNN_BLAS_LINK=libblas.so.3-x86_64-linux-gnu
 CHARNN_OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3

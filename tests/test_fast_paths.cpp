@@ -50,7 +50,7 @@ FastTrained train_steps(const ModelSpec& spec, const Corpus& text, bool fused) {
   config.bs = spec.lesson_bs;
   config.shards = 1;
   config.text = text.name;
-  auto data = family_of(spec).prepare(text, config, torch::kCPU);
+  auto data = family_of(spec).prepare(text, config, torch::kCPU, local_shard());
   torch::manual_seed(0);
   auto model = make_model(config.model);
   if (fused) REQUIRE(fused::use_fused_layers(model));
@@ -104,7 +104,7 @@ TEST_CASE("fast paths: one batch's log-probabilities and every gradient equal th
     config.bs = spec.lesson_bs;
     config.shards = 1;
     config.text = text.name;
-    auto data = family_of(spec).prepare(text, config, torch::kCPU);
+    auto data = family_of(spec).prepare(text, config, torch::kCPU, local_shard());
     data->start_epoch();
     const auto batch = *data->next_batch();
     torch::manual_seed(0);

@@ -128,8 +128,8 @@ class InOrderData : public TrainingData {
 class InOrderFamily : public Family {
  public:
   std::string_view name() const override { return "in-order"; }
-  std::unique_ptr<TrainingData> prepare(const Corpus& text, RunConfig& config,
-                                        const torch::Device& /*device*/) const override {
+  std::unique_ptr<TrainingData> prepare(const Corpus& text, RunConfig& config, const torch::Device& /*device*/,
+                                        Shard& /*shard*/) const override {
     config.vocab = text.vocab.tokens();
     config.model.vocab_size = text.vocab.size();
     config.shards = 1;

@@ -53,7 +53,7 @@ FitResult fit(LessonModel& model, TrainingData& data, int64_t epochs, Optimizer&
     model.module->train();
     data.start_epoch();
     for (;;) {
-      if (any_stop(observers)) return {false, state};
+      if (data.agree_to_stop(any_stop(observers))) return {false, state};
       const auto batch = data.next_batch();
       if (!batch) break;
       set_lrs(opt, rate.lr);

@@ -31,6 +31,10 @@ struct RunConfig {
   // "<pad>", then the characters by count). Set from the text when the run starts.
   std::vector<std::string> vocab;
   std::string optimizer = "adam";  // a registry name (train/optimizer.h)
+  // The processes the run started on, and their collectives' backend ("gloo"; "none" alone). A
+  // resume may use another count: a checkpoint holds the whole batch's state.
+  int64_t world_size = 1;
+  std::string backend = "none";
   double wd = 0.0;  // the optimizer's weight_decay: Adam's coupled L2, LayerOptimizer's
   // The stateful models' language-model data (Family::splits_text_by_lines): the lines of the
   // text that train (the rest validate), resolved when the run starts.

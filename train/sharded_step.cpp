@@ -76,35 +76,39 @@ int resolve_shards(int requested) {
 
 namespace {
 
-struct Shard {
-  int64_t begin, rows;
-};
-
-// Rows cut as evenly as possible, never an empty shard.
-std::vector<Shard> cut(int64_t rows, int shards) {
-  const int64_t n = std::min<int64_t>(shards, rows);
-  std::vector<Shard> out;
-  int64_t begin = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t size = rows / n + (i < rows % n ? 1 : 0);
-    out.push_back({begin, size});
-    begin += size;
-  }
-  return out;
-}
-
 // The batch's mean loss from its shards' means, each weighted by its share of rows.
-double weighted_mean(const std::vector<double>& losses, const std::vector<Shard>& parts, int64_t rows) {
+double weighted_mean(const std::vector<double>& losses, const std::vector<Part>& parts, int64_t rows) {
   double total = 0.0;
   for (size_t i = 0; i < parts.size(); ++i) {
-    total += losses[i] * static_cast<double>(parts[i].rows) / static_cast<double>(rows);
+    total += losses[i] * static_cast<double>(parts[i].count) / static_cast<double>(rows);
   }
   return total;
 }
 
+// The batch's parts that this rank's threads compute: of the batch cut into one part per
+// thread of every rank, rank r's threads take the r-th run of them.
+std::vector<Part> own_parts(int64_t rows, int threads, const Shard& ranks) {
+  const auto all = cut_evenly(rows, threads * ranks.world());
+  std::vector<Part> mine;
+  for (int64_t i = ranks.rank() * threads; i < (ranks.rank() + 1) * threads; ++i) {
+    if (i < static_cast<int64_t>(all.size())) mine.push_back(all[static_cast<size_t>(i)]);
+  }
+  return mine;
+}
+
+// The other ranks' parts, added in: the loss rides along with the gradients as a double.
+double sum_over_ranks(Shard& ranks, std::vector<torch::Tensor>& grads, double loss) {
+  if (ranks.world() == 1) return loss;
+  grads.push_back(torch::tensor(loss, torch::kFloat64));
+  ranks.sum(grads);
+  const double sum = grads.back().item<double>();
+  grads.pop_back();
+  return sum;
+}
+
 }  // namespace
 
-ShardedStep::ShardedStep(int shards) {
+ShardedStep::ShardedStep(int shards, Shard& ranks) : ranks_(ranks) {
   if (shards <= 1) return;
   // Each shard's thread is one of the cores: a kernel that spawned threads of its own
   // would oversubscribe them.
@@ -117,7 +121,7 @@ ShardedStep::~ShardedStep() = default;
 double ShardedStep::loss_and_grads(LessonModel& model, LossKind kind, const Batch& batch,
                                    const torch::Device& device) {
   const auto params = model.module->parameters();
-  if (!pool_) {
+  if (!pool_ && ranks_.world() == 1) {
     auto out = model.forward(batch.xs.to(device));
     for (auto& p : params) {
       if (p.grad().defined()) p.mutable_grad().zero_();
@@ -126,7 +130,7 @@ double ShardedStep::loss_and_grads(LessonModel& model, LossKind kind, const Batc
     loss.backward();
     return loss.item<double>();
   }
-  const auto parts = cut(batch.size(), shards());
+  const auto parts = own_parts(batch.size(), shards(), ranks_);
   std::vector<double> losses(parts.size());
   std::vector<std::vector<torch::Tensor>> grads(parts.size());
   std::vector<std::function<void()>> jobs;
@@ -141,25 +145,28 @@ double ShardedStep::loss_and_grads(LessonModel& model, LossKind kind, const Batc
       grads[i] = torch::autograd::grad({shard_loss * weight}, params, {}, false, false, true);
     });
   }
-  pool_->run(jobs);
+  run(jobs);
+  std::vector<torch::Tensor> sums;
   for (size_t p = 0; p < params.size(); ++p) {
     // Out of place: autograd may hand back one tensor as the gradient of two parameters
     // (a function whose inputs share a gradient, like two biases added together).
-    auto sum = grads[0][p];
-    for (size_t i = 1; i < parts.size(); ++i) {
+    torch::Tensor sum;
+    for (size_t i = 0; i < parts.size(); ++i) {
       if (grads[i][p].defined()) sum = sum.defined() ? sum + grads[i][p] : grads[i][p];
     }
-    params[p].mutable_grad() = sum.defined() ? sum : torch::zeros_like(params[p]);
+    sums.push_back(sum.defined() ? sum : torch::zeros_like(params[p]));
   }
-  return weighted_mean(losses, parts, batch.size());
+  const double loss = sum_over_ranks(ranks_, sums, weighted_mean(losses, parts, batch.size()));
+  for (size_t p = 0; p < params.size(); ++p) params[p].mutable_grad() = sums[p];
+  return loss;
 }
 
 double ShardedStep::loss(LessonModel& model, LossKind kind, const Batch& batch, const torch::Device& device) {
-  if (!pool_) {
+  if (!pool_ && ranks_.world() == 1) {
     torch::NoGradGuard no_grad;
     return lesson_loss(kind, model.forward(batch.xs.to(device)), batch.y.to(device)).item<double>();
   }
-  const auto parts = cut(batch.size(), shards());
+  const auto parts = own_parts(batch.size(), shards(), ranks_);
   std::vector<double> losses(parts.size());
   std::vector<std::function<void()>> jobs;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -170,8 +177,18 @@ double ShardedStep::loss(LessonModel& model, LossKind kind, const Batch& batch, 
       losses[i] = lesson_loss(kind, out, batch.y.narrow(0, begin, rows).to(device)).item<double>();
     });
   }
-  pool_->run(jobs);
-  return weighted_mean(losses, parts, batch.size());
+  run(jobs);
+  std::vector<torch::Tensor> none;
+  return sum_over_ranks(ranks_, none, weighted_mean(losses, parts, batch.size()));
+}
+
+// The jobs on the pool's threads, or, one shard per rank, on this one.
+void ShardedStep::run(const std::vector<std::function<void()>>& jobs) {
+  if (pool_) {
+    pool_->run(jobs);
+    return;
+  }
+  for (const auto& job : jobs) job();
 }
 
 }  // namespace charnn

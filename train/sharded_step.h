@@ -25,6 +25,7 @@
 #include "data/loader.h"
 #include "models/registry.h"
 #include "common/threads.h"
+#include "train/shard.h"
 
 namespace charnn {
 
@@ -60,13 +61,18 @@ int resolve_shards(int requested);
 class ShardedStep {
  public:
   // shards <= 1: the plain step on the calling thread, with the threads as configured.
-  // More: for the step's duration, intra-op and OpenBLAS run one thread each per shard.
-  explicit ShardedStep(int shards);
+  // More: for the step's duration, intra-op and OpenBLAS run one thread each per shard. Over
+  // several processes (`ranks`, train/shard.h) the batch is cut into shards for every thread of
+  // every rank, each rank computes its own, and the sum over the ranks makes the whole batch's
+  // gradient and loss; with two parts in all (2 ranks of 1 shard, or 1 rank of 2) the sums are
+  // the same, bit for bit.
+  explicit ShardedStep(int shards, Shard& ranks = local_shard());
   ~ShardedStep();
   ShardedStep(const ShardedStep&) = delete;
   ShardedStep& operator=(const ShardedStep&) = delete;
 
   int shards() const { return pool_ ? pool_->threads() : 1; }
+  Shard& ranks() const { return ranks_; }
 
   // Sets every parameter's .grad to the gradient of the batch's mean loss and returns that
   // loss. Gradients are computed even when the loss is not finite; the caller decides
@@ -77,6 +83,9 @@ class ShardedStep {
   double loss(LessonModel& model, LossKind loss, const Batch& batch, const torch::Device& device);
 
  private:
+  void run(const std::vector<std::function<void()>>& jobs);
+
+  Shard& ranks_;
   std::optional<ScopedThreads> one_thread_per_shard_;
   std::unique_ptr<ShardPool> pool_;
 };

@@ -49,6 +49,10 @@ class TrainingData {
   virtual std::optional<Batch> next_batch() = 0;
   // After the epoch's validation: nothing of it carries into the next epoch's position.
   virtual void end_epoch() = 0;
+  // Whether to stop at this batch boundary, given whether this process was asked to: over
+  // several processes every one must stop at the same boundary, so the data's shard decides for
+  // all (train/shard.h). One process: as asked.
+  virtual bool agree_to_stop(bool asked) { return asked; }
 
   // Stepper.step up to the optimizer: every parameter's .grad set to the gradient of the
   // batch's loss, which is returned. Computed even when the loss is not finite.

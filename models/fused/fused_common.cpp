@@ -1,5 +1,7 @@
 #include "models/fused/fused_common.h"
 
+#include <optional>
+
 #include <string>
 
 namespace charnn::fused {
@@ -54,12 +56,40 @@ torch::Tensor state_or_zeros(const torch::Tensor& state, const torch::Tensor& x,
   return state.defined() ? state : torch::zeros({num_layers, x.size(1), hidden}, x.options());
 }
 
+namespace {
+
+thread_local std::optional<DropoutColumns::Window> g_columns;
+
+// at::dropout(input, p, true) on CPU, its mask drawn for the whole batch and cut to the window's
+// columns: the same noise tensor, bernoulli_ draw and division, so the window's values are the
+// ones the whole batch's dropout gives them.
+torch::Tensor dropout_of_columns(const torch::Tensor& input, double p, const DropoutColumns::Window& w) {
+  auto sizes = input.sizes().vec();
+  sizes[1] = w.total;
+  auto noise = at::empty(sizes, input.options()).bernoulli_(1 - p).narrow(1, w.begin, input.size(1));
+  noise.div_(1 - p);
+  return input * noise;
+}
+
+}  // namespace
+
+}  // namespace detail
+
+DropoutColumns::DropoutColumns(int64_t begin, int64_t total) : previous_(detail::g_columns) {
+  detail::g_columns = Window{begin, total};
+}
+
+DropoutColumns::~DropoutColumns() { detail::g_columns = previous_; }
+
+namespace detail {
+
 torch::Tensor stack_layers(const torch::Tensor& x, int64_t num_layers, bool train, double dropout,
                            const std::function<torch::Tensor(const torch::Tensor& input, int64_t layer)>& layer) {
   auto input = x;
   for (int64_t l = 0; l < num_layers; ++l) {
     input = layer(input, l);
-    if (dropout != 0 && train && l < num_layers - 1) input = at::dropout(input, dropout, /*train=*/true);
+    if (dropout == 0 || !train || l == num_layers - 1) continue;
+    input = g_columns ? dropout_of_columns(input, dropout, *g_columns) : at::dropout(input, dropout, /*train=*/true);
   }
   return input;
 }

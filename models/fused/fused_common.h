@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace charnn::fused {
@@ -19,6 +20,24 @@ struct LayerParams {
 // The module's own tensors (not copies), so the fused layer's gradients land in their .grad and
 // the state_dict stays the module's. Throws (c10::Error) naming a parameter the module lacks.
 std::vector<LayerParams> layer_params(const torch::nn::Module& module, int64_t num_layers);
+
+// While one lives on this thread, the dropout between layers draws its mask for a batch of
+// `total` columns and keeps the ones from `begin` (as many as the input has): a rank that
+// computes some of a batch's columns (train/shard.h) drops out exactly what the whole batch's
+// dropout would have dropped there.
+class DropoutColumns {
+ public:
+  struct Window {
+    int64_t begin, total;
+  };
+  DropoutColumns(int64_t begin, int64_t total);
+  ~DropoutColumns();
+  DropoutColumns(const DropoutColumns&) = delete;
+  DropoutColumns& operator=(const DropoutColumns&) = delete;
+
+ private:
+  std::optional<Window> previous_;
+};
 
 namespace detail {
 

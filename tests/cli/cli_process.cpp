@@ -1,6 +1,9 @@
 #include "cli_process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -149,6 +152,21 @@ std::string synthetic_text(size_t n, uint32_t seed) {
   return text;
 }
 
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
 std::vector<std::string> csv_rows(const fs::path& path) {
   std::vector<std::string> rows;
   std::istringstream in(read_file(path));
@@ -156,6 +174,16 @@ std::vector<std::string> csv_rows(const fs::path& path) {
   std::getline(in, line);  // header
   while (std::getline(in, line)) rows.push_back(line);
   return rows;
+}
+
+std::vector<double> csv_column(const fs::path& path, size_t index) {
+  std::vector<double> values;
+  for (const auto& row : csv_rows(path)) {
+    size_t at = 0;
+    for (size_t i = 0; i < index; ++i) at = row.find(',', at) + 1;
+    values.push_back(std::stod(row.substr(at, row.find(',', at) - at)));
+  }
+  return values;
 }
 
 }  // namespace charnn::test

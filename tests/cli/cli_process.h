@@ -58,7 +58,12 @@ void write_file(const std::filesystem::path& path, const std::string& bytes);
 // words drawn from a small list by a fixed LCG), so no test depends on the corpus download.
 std::string synthetic_text(size_t n, uint32_t seed = 1);
 
+// A TCP port nothing listens on now (the kernel's pick), for a test's process group.
+int free_port();
+
 // Data rows of a CSV file (the header dropped).
 std::vector<std::string> csv_rows(const std::filesystem::path& path);
+// One column of those rows, as numbers.
+std::vector<double> csv_column(const std::filesystem::path& path, size_t index);
 
 }  // namespace charnn::test

@@ -64,17 +64,6 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
   return v;
 }
 
-// A column of a CSV's data rows, as numbers.
-std::vector<double> column(const fs::path& csv, size_t index) {
-  std::vector<double> values;
-  for (const auto& row : csv_rows(csv)) {
-    size_t at = 0;
-    for (size_t i = 0; i < index; ++i) at = row.find(',', at) + 1;
-    values.push_back(std::stod(row.substr(at, row.find(',', at) - at)));
-  }
-  return values;
-}
-
 // A PNG's width and height, from its IHDR chunk.
 std::pair<uint32_t, uint32_t> png_size(const fs::path& png) {
   const auto bytes = read_file(png);
@@ -295,14 +284,14 @@ TEST_CASE("run dir: batches.csv and epochs.csv hold the rate each batch trained 
   std::ifstream in(run / "config.json");
   const auto nb = nlohmann::json::parse(in).at("trn_dl").at("batches").get<int64_t>();
   // The first call (1@1e-2) trains at 1e-2 throughout; the second follows CosAnneal(1e-2, nb, 2).
-  const auto lrs = column(run / "batches.csv", 1);
+  const auto lrs = csv_column(run / "batches.csv", 1);
   REQUIRE(lrs.size() == static_cast<size_t>(3 * nb));
   CosAnneal schedule(1e-2, nb, 2);
   for (int64_t k = 0; k < 3 * nb; ++k) {
     INFO("step " << k + 1);
     CHECK(lrs[static_cast<size_t>(k)] == (k < nb ? 1e-2 : schedule.calc_lr().lr));
   }
-  const auto epoch_lrs = column(run / "epochs.csv", 1);
+  const auto epoch_lrs = csv_column(run / "epochs.csv", 1);
   REQUIRE(epoch_lrs.size() == 3);
   CHECK(epoch_lrs[1] == lrs[static_cast<size_t>(2 * nb - 1)]);
   CHECK(epoch_lrs[2] == lrs.back());

@@ -17,6 +17,7 @@
 #include "train/fit.h"
 #include "train/generate/generate.h"
 #include "train/run_config.h"
+#include "train/shard.h"
 #include "train/training_data.h"
 
 namespace charnn {
@@ -28,9 +29,11 @@ class Family {
 
   // The notebook's data cell for the family: the loaders cut from the text. Sets config's
   // vocabulary (a resumed run: checks the text gives the one it holds) and resolves what the
-  // family derives from the text. Throws InputError naming the text when it cannot feed a run.
-  virtual std::unique_ptr<TrainingData> prepare(const Corpus& text, RunConfig& config,
-                                                const torch::Device& device) const = 0;
+  // family derives from the text. Over several processes, this one computes `shard`'s part of
+  // every batch and the collectives make every step, loss and state the whole batch's
+  // (train/shard.h). Throws InputError naming the text when it cannot feed a run.
+  virtual std::unique_ptr<TrainingData> prepare(const Corpus& text, RunConfig& config, const torch::Device& device,
+                                                Shard& shard) const = 0;
   // Whether an epoch can end before len(trn_dl) batches (a saved position is then checked
   // against bounds rather than exact counts).
   virtual bool epochs_end_early() const = 0;

@@ -6,6 +6,7 @@
 
 #include <mutex>
 
+#include "models/fused/fused_common.h"
 #include "train/generate/stateful_generate.h"
 
 namespace charnn {
@@ -92,10 +93,16 @@ void set_global_generator(const DataState& state) {
   }
 }
 
-void set_hidden(const DataState& state, LessonModel& model) {
+// The checkpoint's state is the whole batch's; a rank keeps its columns of it.
+template <typename Columns>
+void set_hidden(const DataState& state, LessonModel& model, const Columns& columns) {
   std::vector<torch::Tensor> hidden;
   const auto device = model.module->parameters().at(0).device();
-  for (const auto& h : hidden_of(state)) hidden.push_back(h.to(device));
+  const auto dim = model.stateful->state_batch_dim();
+  for (const auto& h : hidden_of(state)) {
+    const bool whole = columns.all() || h.dim() <= dim || h.size(dim) != columns.total;
+    hidden.push_back((whole ? h : h.narrow(dim, columns.begin, columns.count)).to(device));
+  }
   try {
     model.stateful->set_state(hidden);
   } catch (const InputError& e) {
@@ -103,9 +110,25 @@ void set_hidden(const DataState& state, LessonModel& model) {
   }
 }
 
+// The batch's columns this rank computes: all of them in one process.
+struct Columns {
+  int64_t begin, count, total;
+  bool all() const { return count == total; }
+  torch::Tensor x(const torch::Tensor& xs) const { return all() ? xs : xs.narrow(1, begin, count); }
+  // y is time-major (sl*bs,), as the model's output rows.
+  torch::Tensor y(const torch::Tensor& ys) const {
+    return all() ? ys : ys.view({-1, total}).narrow(1, begin, count).reshape({-1});
+  }
+};
+
 class LanguageModelTraining : public TrainingData {
  public:
-  LanguageModelTraining(LanguageModelData md, const torch::Device& device) : md_(std::move(md)), device_(device) {}
+  LanguageModelTraining(LanguageModelData md, const torch::Device& device, Shard& shard)
+      : md_(std::move(md)), device_(device), shard_(shard) {
+    const auto total = md_.trn_dl.data().size(1);
+    const auto part = shard.part(total);
+    columns_ = {part.begin, part.count, total};
+  }
 
   int64_t batches_per_epoch() const override { return md_.trn_dl.size(); }
   int64_t training_rows() const override { return md_.trn_dl.data().size(0); }
@@ -121,14 +144,11 @@ class LanguageModelTraining : public TrainingData {
     return Batch{std::move(batch->x), std::move(batch->y)};
   }
   void end_epoch() override { md_.trn_dl.set_position({0, 0}); }
+  bool agree_to_stop(bool asked) override { return shard_.any(asked); }
 
-  // Stepper.step: forward (from the carried state), zero_grad, F.nll_loss, backward.
   double loss_and_grads(LessonModel& model, const Batch& batch) override {
-    const auto out = model.forward(batch.xs.to(device_));
-    model.module->zero_grad();
-    const auto loss = torch::nll_loss(out, batch.y.to(device_));
-    loss.backward();
-    return loss.item<double>();
+    if (shard_.world() == 1) return notebook_step(model, batch);
+    return step_of_columns(model, batch);
   }
   // In eval mode (no dropout), without autograd; the state carries on from training, and the
   // lengths come from the same numpy stream.
@@ -138,7 +158,9 @@ class LanguageModelTraining : public TrainingData {
     double total = 0.0;
     int64_t batches = 0;
     for (const auto& [x, y] : md_.val_dl) {
-      total += torch::nll_loss(model.forward(x.to(device_)), y.to(device_)).item<double>();
+      const auto out = model.forward(columns_.x(x).to(device_));
+      total += shard_.world() == 1 ? torch::nll_loss(out, y.to(device_)).item<double>()
+                                   : summed_over_ranks(part_of_mean(out, {x, y}).item<double>());
       ++batches;
     }
     return batches == 0 ? 0.0 : total / static_cast<double>(batches);
@@ -149,7 +171,8 @@ class LanguageModelTraining : public TrainingData {
     s.insert("row", md_.trn_dl.position().i);
     s.insert("numpy", numpy_dict(md_.np_random->state()));
     c10::List<at::Tensor> hidden;
-    for (const auto& h : model.stateful->state()) hidden.push_back(h.detach().cpu());
+    const auto dim = model.stateful->state_batch_dim();
+    for (const auto& h : model.stateful->state()) hidden.push_back(shard_.gather(h.detach(), dim).cpu());
     s.insert("hidden", hidden);
     s.insert("generator", at::detail::getDefaultCPUGenerator().get_state());
     return s;
@@ -158,7 +181,7 @@ class LanguageModelTraining : public TrainingData {
   void restore(const DataState& state, const FitState& at, LessonModel& model) override {
     const int64_t row = row_of(state, at, training_rows());
     const auto numpy = numpy_state_of(state);
-    set_hidden(state, model);
+    set_hidden(state, model, columns_);
     set_global_generator(state);
     try {
       md_.np_random->set_state(numpy);
@@ -170,8 +193,54 @@ class LanguageModelTraining : public TrainingData {
   }
 
  private:
+  // Stepper.step: forward (from the carried state), zero_grad, F.nll_loss, backward.
+  double notebook_step(LessonModel& model, const Batch& batch) {
+    const auto out = model.forward(batch.xs.to(device_));
+    model.module->zero_grad();
+    const auto loss = torch::nll_loss(out, batch.y.to(device_));
+    loss.backward();
+    return loss.item<double>();
+  }
+
+  // This rank's columns: the sum of their losses over the whole batch's count, so that each
+  // output's gradient is the single process's 1/(sl*bs) and the sum over the ranks is the whole
+  // batch's loss and gradient. The dropout between the LSTM's layers draws the whole batch's mask
+  // and keeps these columns.
+  double step_of_columns(LessonModel& model, const Batch& batch) {
+    const auto params = model.module->parameters();
+    torch::Tensor loss;
+    {
+      const fused::DropoutColumns window(columns_.begin, columns_.total);
+      loss = part_of_mean(model.forward(columns_.x(batch.xs).to(device_)), batch);
+    }
+    auto grads = torch::autograd::grad({loss}, params, {}, false, false, true);
+    for (size_t p = 0; p < params.size(); ++p) {
+      if (!grads[p].defined()) grads[p] = torch::zeros_like(params[p]);
+    }
+    grads.push_back(loss.detach().to(torch::kFloat64).cpu());
+    shard_.sum(grads);
+    for (size_t p = 0; p < params.size(); ++p) params[p].mutable_grad() = grads[p];
+    return grads.back().item<double>();
+  }
+
+  // F.nll_loss's mean over the whole batch, this rank's columns' part of it.
+  torch::Tensor part_of_mean(const torch::Tensor& out, const Batch& batch) const {
+    const auto y = columns_.y(batch.y).to(device_);
+    const auto count = static_cast<double>(batch.y.numel());
+    return torch::nll_loss(out, y, {}, at::Reduction::Sum) / count;
+  }
+
+  double summed_over_ranks(double mine) {
+    if (shard_.world() == 1) return mine;
+    std::vector<torch::Tensor> t{torch::tensor(mine, torch::kFloat64)};
+    shard_.sum(t);
+    return t[0].item<double>();
+  }
+
   LanguageModelData md_;
   torch::Device device_;
+  Shard& shard_;
+  Columns columns_;
   bool resumed_ = false;
 };
 
@@ -181,8 +250,8 @@ class LanguageModelFamily : public Family {
 
   // LanguageModelData.from_text_files at bs 64, bptt 8 (the run's window), min_freq 3, the
   // lengths drawn from a numpy stream seeded with the run's seed.
-  std::unique_ptr<TrainingData> prepare(const Corpus& text, RunConfig& config,
-                                        const torch::Device& device) const override {
+  std::unique_ptr<TrainingData> prepare(const Corpus& text, RunConfig& config, const torch::Device& device,
+                                        Shard& shard) const override {
     if (config.seed > UINT32_MAX) {
       throw InputError(fmt::format("--seed {}: the stateful models seed numpy's stream, which takes seeds below "
                                    "2^32",
@@ -204,7 +273,7 @@ class LanguageModelFamily : public Family {
     }
     config.vocab = md.field.vocab.itos();
     config.model.vocab_size = md.nt;
-    return language_model_training(std::move(md), device);
+    return language_model_training(std::move(md), device, shard);
   }
 
   bool epochs_end_early() const override { return true; }
@@ -217,7 +286,11 @@ class LanguageModelFamily : public Family {
                    LessonModel& model) const override {
     row_of(state, at, shape.training_rows);
     NumpyRandomState(0).set_state(numpy_state_of(state));
-    set_hidden(state, model);
+    struct All {
+      bool all() const { return true; }
+      int64_t begin = 0, count = 0, total = 0;
+    };
+    set_hidden(state, model, All{});
     const auto& value = state_entry(state, "generator");
     if (!value.isTensor()) throw InputError("'data.generator' must be a tensor");
     try {
@@ -240,8 +313,9 @@ class LanguageModelFamily : public Family {
 
 }  // namespace
 
-std::unique_ptr<TrainingData> language_model_training(LanguageModelData md, const torch::Device& device) {
-  return std::make_unique<LanguageModelTraining>(std::move(md), device);
+std::unique_ptr<TrainingData> language_model_training(LanguageModelData md, const torch::Device& device,
+                                                      Shard& shard) {
+  return std::make_unique<LanguageModelTraining>(std::move(md), device, shard);
 }
 
 std::shared_ptr<const Family> language_model_family() { return std::make_shared<LanguageModelFamily>(); }

@@ -13,6 +13,7 @@ namespace charnn {
 std::shared_ptr<const Family> language_model_family();
 
 // A run's TrainingData over md, for tests and the bench, which build md themselves.
-std::unique_ptr<TrainingData> language_model_training(LanguageModelData md, const torch::Device& device = torch::kCPU);
+std::unique_ptr<TrainingData> language_model_training(LanguageModelData md, const torch::Device& device = torch::kCPU,
+                                                      Shard& shard = local_shard());
 
 }  // namespace charnn

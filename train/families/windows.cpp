@@ -10,8 +10,8 @@ namespace {
 
 class WindowedData : public TrainingData {
  public:
-  WindowedData(ModelData md, LossKind loss, int shards, const torch::Device& device)
-      : md_(std::move(md)), loss_(loss), device_(device), step_(device.is_cpu() ? shards : 1) {}
+  WindowedData(ModelData md, LossKind loss, int shards, const torch::Device& device, Shard& ranks)
+      : md_(std::move(md)), loss_(loss), device_(device), step_(device.is_cpu() ? shards : 1, ranks) {}
 
   int64_t batches_per_epoch() const override { return md_.trn_dl.num_batches(); }
   int64_t training_rows() const override { return md_.trn_dl.num_rows(); }
@@ -27,6 +27,7 @@ class WindowedData : public TrainingData {
     order_ = torch::Tensor();
     next_ = 0;
   }
+  bool agree_to_stop(bool asked) override { return step_.ranks().any(asked); }
 
   double loss_and_grads(LessonModel& model, const Batch& batch) override {
     return step_.loss_and_grads(model, loss_, batch, device_);
@@ -105,8 +106,8 @@ class WindowedFamily : public Family {
  public:
   std::string_view name() const override { return "windowed"; }
 
-  std::unique_ptr<TrainingData> prepare(const Corpus& text, RunConfig& config,
-                                        const torch::Device& device) const override {
+  std::unique_ptr<TrainingData> prepare(const Corpus& text, RunConfig& config, const torch::Device& device,
+                                        Shard& shard) const override {
     const auto& spec = find_model(config.model.model);
     const auto tokens = text.vocab.tokens();
     if (!config.vocab.empty() && config.vocab != tokens) {
@@ -119,7 +120,7 @@ class WindowedFamily : public Family {
     const int64_t window = config.window > 0 ? config.window : default_window(spec.layout);
     auto md = lesson_data(text, spec.layout, window, config.bs, config.seed);
     check_split(text, spec, window, md);
-    return windowed_training(std::move(md), spec.loss, static_cast<int>(config.shards), device);
+    return windowed_training(std::move(md), spec.loss, static_cast<int>(config.shards), device, shard);
   }
 
   bool epochs_end_early() const override { return false; }
@@ -142,8 +143,9 @@ class WindowedFamily : public Family {
 
 }  // namespace
 
-std::unique_ptr<TrainingData> windowed_training(ModelData md, LossKind loss, int shards, const torch::Device& device) {
-  return std::make_unique<WindowedData>(std::move(md), loss, shards, device);
+std::unique_ptr<TrainingData> windowed_training(ModelData md, LossKind loss, int shards, const torch::Device& device,
+                                                Shard& ranks) {
+  return std::make_unique<WindowedData>(std::move(md), loss, shards, device, ranks);
 }
 
 std::shared_ptr<const Family> windowed_family() { return std::make_shared<WindowedFamily>(); }

@@ -15,6 +15,7 @@ std::shared_ptr<const Family> windowed_family();
 // A run's TrainingData over md: `loss` is the model's criterion, `shards` cuts each CPU batch
 // (1: the plain step, bit for bit PyTorch's). For tests and the bench, which build md themselves.
 std::unique_ptr<TrainingData> windowed_training(ModelData md, LossKind loss, int shards,
-                                                const torch::Device& device = torch::kCPU);
+                                                const torch::Device& device = torch::kCPU,
+                                                Shard& ranks = local_shard());
 
 }  // namespace charnn

@@ -44,6 +44,8 @@ std::string to_json(const RunConfig& c) {
       {"trained_digest", {{"bytes", c.trained_digest.bytes}, {"fnv1a", c.trained_digest.fnv1a}}},
       {"shards", c.shards},
       {"optimizer", c.optimizer},
+      {"world_size", c.world_size},
+      {"backend", c.backend},
       {"wd", c.wd},
       {"trn_lines", c.trn_lines},
       {"trn_dl", {{"batches", c.trn_batches}, {"rows", c.trn_rows}}},
@@ -161,6 +163,8 @@ RunConfig parse_run_config(const Json& j) {
   if (format == kFormat) {
     c.optimizer = j.at("optimizer").get<std::string>();
     find_optimizer(c.optimizer);
+    c.world_size = integer_field(j, "world_size", 1);
+    c.backend = j.at("backend").get<std::string>();
     c.vocab = j.at("itos").get<std::vector<std::string>>();
   } else {
     c.vocab = vocab_field_v1(j, *spec);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "common/console.h"
 #include "common/file.h"
@@ -31,6 +32,7 @@ struct Run {
   std::unique_ptr<TrainingData> data;
   LessonModel model;
   std::unique_ptr<Optimizer> opt;
+  bool fused = false;  // the model computes through the fused layers
 };
 
 // A resumed run must train on the text it started on, not just a file of the same name.
@@ -98,15 +100,67 @@ Run build_run(RunConfig config, const SessionOptions& options, const std::option
   if (config_file) check_same_text(config, file_digest, trained_digest);
   config.text_digest = file_digest;
   config.trained_digest = trained_digest;
-  auto data = family.prepare(text, config, device);
+  auto data = family.prepare(text, config, device, options.shard ? *options.shard : local_shard());
   record_trn_dl(config, *data);
   check_model_fits(config.model, window_of(config), config.bs, size_source(config, config_file));
   torch::manual_seed(config.seed);  // the initial weights (and the LSTM's dropout masks) follow the seed
   auto model = make_model(config.model);
   model.module->to(device);
-  if (!options.plain) fused::use_fused_layers(model);
+  const bool fused = !options.plain && fused::use_fused_layers(model);
   auto opt = layer_optimizer(model, config);
-  return {std::move(config), &family, std::move(data), std::move(model), std::move(opt)};
+  return {std::move(config), &family, std::move(data), std::move(model), std::move(opt), fused};
+}
+
+// Whether the model has a recurrent layer with dropout between its layers (the LSTM's).
+bool drops_out(const torch::nn::Module& module) {
+  for (const auto& m : module.modules()) {
+    if (const auto* lstm = dynamic_cast<const torch::nn::LSTMImpl*>(m.get())) {
+      if (lstm->options.dropout() > 0 && lstm->options.num_layers() > 1) return true;
+    }
+  }
+  return false;
+}
+
+// nn::LSTM draws its dropout masks for the columns it is given, so a rank with PyTorch's layers
+// would drop out other units than the single process; the fused layers draw the whole batch's.
+void check_parallel_layers(const Run& run, const SessionOptions& options) {
+  if (!options.shard || options.shard->world() == 1 || run.fused || !drops_out(*run.model.module)) return;
+  throw InputError(fmt::format("{} over {} processes with PyTorch's layers (--plain, or a device the fused layers "
+                               "do not run on): nn::LSTM would draw its dropout masks for each rank's columns, not "
+                               "the single process's; the fused layers on the CPU draw the whole batch's",
+                               run.config.model.model, options.shard->world()));
+}
+
+// What must be the same on every rank of a run: everything config.json records but where the
+// text lies (each host has its own copy; its bytes are compared), and the layers.
+std::string settings_of(const RunConfig& config, const SessionOptions& options) {
+  auto j = nlohmann::json::parse(to_json(config));
+  j.erase("text");
+  j.erase("text_digest");
+  j["layers"] = options.plain ? "plain" : "fused";
+  return j.dump();
+}
+
+// A rank started with other settings would train another run in lock step: refused at once,
+// each rank saying what it knows.
+void check_same_settings(Shard& shard, const RunConfig& config, const SessionOptions& options) {
+  const auto mine = settings_of(config, options);
+  const auto rank0 = shard.broadcast(mine);
+  const bool differs = mine != rank0;
+  if (!shard.any(differs)) return;
+  if (!differs) {
+    throw InputError(fmt::format("rank {} of {}: another rank was started with other settings (see its error)",
+                                 shard.rank(), shard.world()));
+  }
+  const auto a = nlohmann::json::parse(mine), b = nlohmann::json::parse(rank0);
+  for (const auto& [key, value] : b.items()) {
+    if (!a.contains(key) || a.at(key) != value) {
+      throw InputError(fmt::format("rank {} of {}: its {} is {}, rank 0's is {}; every rank must be started alike",
+                                   shard.rank(), shard.world(), key, a.contains(key) ? a.at(key).dump() : "missing",
+                                   value.dump()));
+    }
+  }
+  throw InputError(fmt::format("rank {} of {}: its settings differ from rank 0's", shard.rank(), shard.world()));
 }
 
 RunShape shape_of(const RunConfig& config) {
@@ -241,8 +295,9 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
     CycleSaver cycles(*run.model.module, options.out);
     StopOnFlag stop(options.stop_signal);
     TestHold hold(pos);
-    std::vector<FitObserver*> observers{&rows, &metrics, &checkpointer, &hold, &stop, &cycles};
-    if (options.progress) observers.insert(observers.begin(), &progress);
+    std::vector<FitObserver*> observers{&metrics, &checkpointer, &hold, &stop, &cycles};
+    if (!options.quiet) observers.insert(observers.begin(), &rows);
+    if (options.progress && !options.quiet) observers.insert(observers.begin(), &progress);
     observers.insert(observers.end(), options.observers.begin(), options.observers.end());
     const auto start = std::chrono::steady_clock::now();
     FitResult fitted;
@@ -276,9 +331,13 @@ SessionResult run_schedule(Run& run, TrainPosition pos, const SessionOptions& op
 
 SessionResult train_run(RunConfig config, const SessionOptions& options) {
   check_schedule(config.schedule, "--fit");
+  config.world_size = options.shard ? options.shard->world() : 1;
+  config.backend = options.shard ? "gloo" : "none";
   find_optimizer(config.optimizer);
   config.vocab.clear();
   auto run = build_run(std::move(config), options, std::nullopt);
+  check_parallel_layers(run, options);
+  if (options.shard) check_same_settings(*options.shard, run.config, options);
   fs::create_directories(options.out);
   // Everything of an earlier run goes, model.pt included: a new config.json beside an old
   // model.pt would load (or fail to) as if they belonged together.
@@ -290,6 +349,8 @@ SessionResult train_run(RunConfig config, const SessionOptions& options) {
 SessionResult resume_run(const SessionOptions& options) {
   auto config = read_run_config(options.out);
   auto run = build_run(std::move(config), options, options.out / kConfigFile);
+  check_parallel_layers(run, options);
+  if (options.shard) check_same_settings(*options.shard, run.config, options);
   auto pos = load_train_state(run, options.out);
   if (pos.fit_index == static_cast<int64_t>(run.config.schedule.size())) {
     SessionResult finished;
@@ -298,8 +359,17 @@ SessionResult resume_run(const SessionOptions& options) {
   }
   drop_metrics_after_position(run, pos, options.out);
   remove_stale_temp_files(options.out);
-  note(fmt::format("charnn: resuming {} at fit call {}, epoch {}, batch {} (step {})\n", options.out.string(),
-                   pos.fit_index + 1, pos.fit.epoch, pos.fit.batch, pos.step()));
+  if (!options.quiet) {
+    note(fmt::format("charnn: resuming {} at fit call {}, epoch {}, batch {} (step {})\n", options.out.string(),
+                     pos.fit_index + 1, pos.fit.epoch, pos.fit.batch, pos.step()));
+    const int64_t world = options.shard ? options.shard->world() : 1;
+    if (world != run.config.world_size) {
+      // A checkpoint holds the whole batch's state, whatever the processes that saved it.
+      note(fmt::format("charnn: the run started on {} process(es) and continues on {}: the same batches and "
+                       "updates, their sums taken in another order\n",
+                       run.config.world_size, world));
+    }
+  }
   const int64_t step = pos.step();
   return run_schedule(run, std::move(pos), options, step);
 }

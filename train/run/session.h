@@ -8,6 +8,7 @@
 
 #include "train/fit.h"
 #include "train/io/config_file.h"
+#include "train/shard.h"
 
 namespace charnn {
 
@@ -23,6 +24,11 @@ struct SessionOptions {
   const std::atomic<int>* stop_signal = nullptr;  // non-zero: stop at the next batch boundary
   std::atomic<bool>* in_fit = nullptr;            // set while a fit call runs, cleared after
   std::vector<FitObserver*> observers;            // the caller's, told of every fit call's progress
+  // One process of several (train/parallel/): its part of every batch, and the collectives that
+  // make the run the single process's. Every rank runs the session; options.out is rank 0's
+  // run directory, another rank's a private one. Unset: the single process.
+  Shard* shard = nullptr;
+  bool quiet = false;  // no epoch rows on stdout (the ranks other than 0)
 };
 
 struct FitCallResult {
