@@ -42,15 +42,20 @@ struct StepLosses : FitObserver {
   std::vector<double> losses;
 };
 
-// kFastSteps steps of the run's own fit, from seed 0's weights, fused or plain.
-FastTrained train_steps(const ModelSpec& spec, const Corpus& text, bool fused) {
-  RunConfig config;
+// The model's family's data at the lesson's sizes, one shard; config gets the vocabulary.
+std::unique_ptr<TrainingData> lesson_sized(const ModelSpec& spec, const Corpus& text, RunConfig& config) {
   config.model.model = std::string(spec.name);
   config.model.n_hidden = spec.lesson_n_hidden;
   config.bs = spec.lesson_bs;
   config.shards = 1;
   config.text = text.name;
-  auto data = family_of(spec).prepare(text, config, torch::kCPU, local_shard());
+  return family_of(spec).prepare(text, config, torch::kCPU, local_shard());
+}
+
+// kFastSteps steps of the run's own fit, from seed 0's weights, fused or plain.
+FastTrained train_steps(const ModelSpec& spec, const Corpus& text, bool fused) {
+  RunConfig config;
+  auto data = lesson_sized(spec, text, config);
   torch::manual_seed(0);
   auto model = make_model(config.model);
   if (fused) REQUIRE(fused::use_fused_layers(model));
@@ -99,12 +104,7 @@ TEST_CASE("fast paths: one batch's log-probabilities and every gradient equal th
     if (!fused::has_fused_forward(spec.name)) continue;
     INFO(spec.name);
     RunConfig config;
-    config.model.model = std::string(spec.name);
-    config.model.n_hidden = spec.lesson_n_hidden;
-    config.bs = spec.lesson_bs;
-    config.shards = 1;
-    config.text = text.name;
-    auto data = family_of(spec).prepare(text, config, torch::kCPU, local_shard());
+    auto data = lesson_sized(spec, text, config);
     data->start_epoch();
     const auto batch = *data->next_batch();
     torch::manual_seed(0);
