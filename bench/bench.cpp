@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -105,7 +106,9 @@ struct LmSubject {
 
 class Bench {
  public:
-  explicit Bench(const std::string& text_path) : corpus_(charnn::load_corpus(text_path)) {}
+  explicit Bench(const std::string& text_path) : corpus_(charnn::load_corpus(text_path)) {
+    if (const char* device = std::getenv("CHARNN_BENCH_DEVICE"); device && *device) device_ = torch::Device(device);
+  }
 
   json info() const {
     return {{"torch", TORCH_VERSION},
@@ -157,6 +160,7 @@ class Bench {
       loss.backward();
       const double t_bwd = ms_since(t0);
       s.opt->step();
+      if (device_.is_cuda()) torch::cuda::synchronize();
       const double t_all = ms_since(t0);
       if (i < 0) continue;
       fwd.push_back(t_fwd);
@@ -392,12 +396,18 @@ class Bench {
       batches.push_back(data.trn_dl.batch(order, i));
     }
     const int shards = name.find("+plain") == std::string::npos ? charnn::resolve_shards(0) : 1;
+    // CHARNN_BENCH_DEVICE=cuda (scripts/gpu-check.sh): the plain step on the GPU.
+    if (device_.is_cuda()) {
+      model.module->to(device_);
+      for (auto& b : batches) b = {b.xs.to(device_), b.y.to(device_)};
+    }
     return subjects_.emplace(name, Subject{std::move(model), spec.loss, std::move(opt), std::move(data),
                                            std::move(batches), cs, shards})
         .first->second;
   }
 
   charnn::Corpus corpus_;
+  torch::Device device_ = torch::kCPU;
   std::map<std::string, Subject> subjects_;
   torch::Tensor lm_data_;  // the language-model training data, (nb, 64)
   int64_t lm_vocab_size_ = 0;

@@ -99,6 +99,10 @@ message(STATUS "LibTorch ${Torch_VERSION} (${CHARNN_TORCH_BACKEND}) in ${TORCH_I
 # header-only inside its libraries) decides which <fmt/format.h> charnn sees: charnn then
 # uses those headers header-only, not the system library built from other ones. Debian's
 # LibTorch shares /usr/include with Debian's fmt, whose library is linked.
+if(CHARNN_CARRIED_HEADERS)
+  set(CHARNN_FMT charnn_carried_fmt)
+  return()
+endif()
 find_package(fmt REQUIRED)
 get_target_property(_charnn_fmt_include fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
 if(EXISTS "${TORCH_INSTALL_PREFIX}/include/fmt/format.h" AND
