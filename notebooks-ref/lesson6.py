@@ -450,10 +450,6 @@ def main():
         fit(m, md, args.epochs, opt, criterion(args.model))
 
 
-if __name__ == "__main__":
-    main()
-
-
 # ----------------------------------------------------------------------------------------
 # Second half: the stateful models                (models/char_seq_stateful_*.cpp, stateful.h)
 # ----------------------------------------------------------------------------------------
@@ -566,3 +562,7 @@ class CharSeqStatefulLSTM(nn.Module):                     # models/char_seq_stat
 def stateful_state(m):
     """The state as a list of tensors, the order of the C++ StatefulModel::state()."""
     return list(m.h) if isinstance(m.h, tuple) else [m.h]
+
+
+if __name__ == "__main__":
+    main()
