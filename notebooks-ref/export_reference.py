@@ -101,7 +101,7 @@ def notebook_shapes():
     gen = torch.Generator().manual_seed(SEED)
     shapes = {"bs": SHAPES_BS, "models": {}}
     with torch.no_grad():
-        for name in L.MODELS:
+        for name in L.windowed_models():
             m = L.make_model(name, VOCAB_SIZE, N_FAC, N_HIDDEN)
             xs, _ = random_batch(name, SHAPES_BS, gen)
             shapes["models"][name] = {"input": list(xs.shape), "output": list(L.call_model(m, xs).shape)}
