@@ -143,9 +143,9 @@ TEST_CASE("checkpoint: a C++-saved state_dict loads in Python with weights_only=
 
 TEST_CASE("checkpoint: Python's torch.save(model.state_dict()) loads in C++", "[python][checkpoint]") {
   // export_reference.py saves each state_dict exactly as a Python user would: an OrderedDict.
-  for (const auto& test_case : test::reference_manifest()["cases"]) {
+  for (const auto& test_case : test::reference_json("models", "reference.json")["cases"]) {
     INFO(test_case["case"].get<std::string>());
-    const auto path = test::reference_dir() / test_case["files"]["state_dict"].get<std::string>();
+    const auto path = test::reference_file("models", test_case["files"]["state_dict"].get<std::string>());
     const auto python = read_tensor_dict(path);
     auto model = lesson_model(test_case["model"].get<std::string>());
     load_state_dict(*model.module, path);
@@ -209,11 +209,12 @@ TEST_CASE("checkpoint: a truncated or corrupted C++-saved file is an InputError,
 TEST_CASE("checkpoint: a truncated or corrupted Python-saved file is an InputError, never a crash",
           "[python][checkpoint][errors]") {
   test::TempDir dir("ckpt_corrupt_python");
-  const auto& tiny = test::reference_manifest()["tiny"];
+  const auto& tiny = test::reference_json("models", "reference.json")["tiny"];
   auto model = tiny_model(tiny["model"].get<std::string>(), tiny["vocab_size"].get<int64_t>(),
                           tiny["n_fac"].get<int64_t>(), tiny["n_hidden"].get<int64_t>());
-  const auto good = file_bytes(test::reference_dir() / tiny["state_dict"].get<std::string>());
-  load_state_dict(*model.module, test::reference_dir() / tiny["state_dict"].get<std::string>());
+  const auto file = test::reference_file("models", tiny["state_dict"].get<std::string>());
+  const auto good = file_bytes(file);
+  load_state_dict(*model.module, file);
   expect_damage_reported(good, dir, *model.module);
 }
 

@@ -2,7 +2,7 @@
 // (notebooks-ref/lesson6.py): the shapes the notebook's sizes give, the state_dict names, and
 // a replay of three training batches with the state carried, a batch-size change and two
 // get_next windows, every output, loss, gradient, Adam step and state compared. The reference
-// files come from notebooks-ref/export_stateful_reference.py (the python_reference fixture).
+// files are part "stateful" of notebooks-ref/export.py (export_stateful_reference.py).
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -67,27 +67,10 @@ Stateful notebook_model(const std::string& cls) {
   return {};
 }
 
-// $CHARNN_REFERENCE_DIR/stateful, else where the python_reference fixture writes.
-std::filesystem::path stateful_dir() {
-  test::require_torch_python();
-  std::filesystem::path root = CHARNN_BINARY_DIR "/reference";
-  if (const char* env = std::getenv("CHARNN_REFERENCE_DIR"); env && *env) root = env;
-  const auto dir = root / "stateful";
-  if (!std::filesystem::exists(dir / "stateful.json")) {
-    FAIL(fmt::format("{}/stateful.json is missing: run `ctest -R python_stateful_reference` (or {} "
-                     "notebooks-ref/export_stateful_reference.py --out {}) first",
-                     dir.string(), test::torch_python(), dir.string()));
-  }
-  return dir;
-}
-
-const json& manifest() {
-  static const json m = json::parse(std::ifstream(stateful_dir() / "stateful.json"));
-  return m;
-}
+const json& manifest() { return test::reference_json("stateful", "stateful.json"); }
 
 std::map<std::string, at::Tensor> reference(const json& entry) {
-  return read_tensor_dict(stateful_dir() / entry["file"].get<std::string>());
+  return test::reference_tensors("stateful", entry["file"].get<std::string>());
 }
 
 // The C++ model holding exactly the weights the Python model started from.
@@ -97,7 +80,7 @@ Stateful python_initialised_stateful(const json& c) {
   if (c.contains("nl")) s.nl = c["nl"].get<int64_t>();
   if (c.contains("dropout")) s.dropout = c["dropout"].get<double>();
   auto m = make_stateful(c["class"].get<std::string>(), s);
-  load_state_dict(*m.module, stateful_dir() / c["files"]["state_dict"].get<std::string>());
+  load_state_dict(*m.module, test::reference_file("stateful", c["files"]["state_dict"].get<std::string>()));
   return m;
 }
 
@@ -150,7 +133,7 @@ TEST_CASE("models: stateful models' parameters are Python's state_dict keys, and
     CHECK(keys == c["parameters"].get<std::vector<std::string>>());
     CHECK(buffers == c["buffers"].get<std::vector<std::string>>());
     CHECK(buffers.empty());
-    for (const auto& [key, tensor] : read_tensor_dict(stateful_dir() / c["files"]["state_dict"].get<std::string>())) {
+    for (const auto& [key, tensor] : test::reference_tensors("stateful", c["files"]["state_dict"].get<std::string>())) {
       saved.push_back(key);
     }
     std::sort(keys.begin(), keys.end());
