@@ -11,7 +11,7 @@ Every batch's raw loss and rate, the epoch rows, the cycle ends and the final we
 written; the C++ test (tests/test_lm_trajectory.cpp) replays the same and compares.
 
 Written by export.py (part "stateful_trajectory"): <model>/init.pt, final.pt and
-trajectory.json per run.
+trajectory.json per run, and runs.json listing the runs.
 """
 import json
 import os
@@ -75,6 +75,8 @@ def export(out_dir, text_path):
     with open(text_path, encoding="utf-8") as f:
         text = f.read()[:CHARS]
     trn_lines = len(text.splitlines(keepends=True)) * 4 // 5
+    with open(os.path.join(out_dir, "runs.json"), "w") as f:
+        json.dump({"cases": [{"case": name, "model": name} for name, *_ in RUNS]}, f, indent=1)
     with tempfile.TemporaryDirectory() as path:
         S.write_text_files(path, text, trn_lines)
         for name, cls_name, kwargs, lr, wd in RUNS:

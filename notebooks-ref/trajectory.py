@@ -6,7 +6,8 @@ and write every batch's raw loss and the epoch rows. The C++ test loads the same
 weights, uses the same shuffle seed (both sides draw torch.randperm from a generator seeded
 the same way) and must reproduce the losses.
 
-Written by export.py (part "trajectory"): <run>/init.pt and <run>/trajectory.json per run.
+Written by export.py (part "trajectory"): <run>/init.pt and <run>/trajectory.json per run, and
+runs.json listing the runs with their model.
 """
 import json
 import os
@@ -49,6 +50,9 @@ def export(out_dir, text_path):
     text = L.load_text(text_path)[:CHARS]
     chars, char_indices, _ = L.make_vocab(text)
     idx = L.encode(text, char_indices)
+    runs = [{"case": name, "model": model_name, "identity_init": identity} for name, model_name, identity, _ in RUNS]
+    with open(os.path.join(out_dir, "runs.json"), "w") as f:
+        json.dump({"cases": runs}, f, indent=1)
     for name, model_name, identity, lr in RUNS:
         init, record = trajectory(model_name, identity, lr, idx, len(chars), STEPS, SEED)
         out = os.path.join(out_dir, name)

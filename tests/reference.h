@@ -122,6 +122,32 @@ inline std::map<std::string, at::Tensor> reference_tensors(std::string_view part
   return read_tensor_dict(reference_file(part, name));
 }
 
+// Where an exporter lists what it wrote per model: the JSON file (part/file) whose "cases" each
+// name their registry model in `model_field`, and the module whose CASES (or RUNS) they come from.
+struct CaseList {
+  std::string_view part, file, model_field, exporter;
+};
+inline constexpr CaseList kWindowedCases{"models", "reference.json", "model", "export_reference.py"};
+inline constexpr CaseList kTrajectoryRuns{"trajectory", "runs.json", "model", "trajectory.py"};
+inline constexpr CaseList kStatefulCases{"stateful", "stateful.json", "case", "export_stateful_reference.py"};
+inline constexpr CaseList kStatefulTrajectoryRuns{"stateful_trajectory", "runs.json", "model", "stateful_trajectory.py"};
+inline constexpr CaseList kGenerateCases{"generate", "generate.json", "case", "export_generate_reference.py"};
+
+// The cases `list` holds for a registered model. None fails naming the model: each export must
+// cover every registered model of its half, so a new model cannot pass by being left out.
+inline std::vector<nlohmann::json> cases_of(const CaseList& list, std::string_view model) {
+  std::vector<nlohmann::json> cases;
+  for (const auto& c : reference_json(list.part, list.file).at("cases")) {
+    if (c.at(std::string(list.model_field)).get<std::string>() == model) cases.push_back(c);
+  }
+  if (cases.empty()) {
+    FAIL(fmt::format("{} is registered, but {}/{} has no case for it: add it to notebooks-ref/{} (and its class "
+                     "to lesson6.py), then write part '{}' again with {}",
+                     model, list.part, list.file, list.exporter, list.part, export_command(list.part)));
+  }
+  return cases;
+}
+
 // The bound the parity tests hold C++ to where LibTorch and PyTorch run the same kernels.
 inline constexpr double kParityTolerance = 1e-6;
 

@@ -2,8 +2,9 @@
 // seed and dropout seed, the C++ fit over LanguageModelData reproduces every per-batch loss,
 // learning rate, cycle end and epoch row of the Python twin (notebooks-ref/
 // stateful_trajectory.py, part "stateful_trajectory" of notebooks-ref/export.py), and ends on the
-// same weights. The run crosses epoch boundaries, validates in between with the state carried
-// through, trains with weight decay (the LSTM) and switches to CosAnneal for its second call.
+// same weights, for every stateful model of the registry. The run crosses epoch boundaries,
+// validates in between with the state carried through, trains with weight decay (the LSTM) and
+// switches to CosAnneal for its second call.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -119,8 +120,11 @@ void check_lm_trajectory(const std::string& name) {
 }  // namespace
 
 TEST_CASE("stateful trajectory parity with the Python twin", "[python][trajectory][stateful]") {
-  for (const char* name :
-       {"char-seq-stateful-rnn", "char-seq-stateful-rnn2", "char-seq-stateful-gru", "char-seq-stateful-lstm"}) {
-    SECTION(name) { check_lm_trajectory(name); }
+  for (const auto& spec : model_registry()) {
+    if (!spec.is_stateful()) continue;  // test_trajectory.cpp
+    for (const auto& run : test::cases_of(test::kStatefulTrajectoryRuns, spec.name)) {
+      const auto name = run.at("case").get<std::string>();
+      SECTION(name) { check_lm_trajectory(name); }
+    }
   }
 }

@@ -2,7 +2,7 @@
 // (notebooks-ref/lesson6.py): the shapes the notebook's sizes give, the state_dict names, and
 // a replay of three training batches with the state carried, a batch-size change and two
 // get_next windows, every output, loss, gradient, Adam step and state compared. The reference
-// files are part "stateful" of notebooks-ref/export.py (export_stateful_reference.py).
+// files come from notebooks-ref/export_stateful_reference.py (the python_reference fixture).
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -26,9 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kClasses = {"CharSeqStatefulRnn", "CharSeqStatefulRnn2", "CharSeqStatefulGRU",
-                                           "CharSeqStatefulLSTM"};
-
 // One model seen both ways: as a module (parameters, train/eval) and through the interface
 // the trainer and generation use.
 struct Stateful {
@@ -46,25 +43,57 @@ struct Sizes {
   double dropout = 0.5;
 };
 
-Stateful make_stateful(const std::string& cls, const Sizes& s) {
-  if (cls == "CharSeqStatefulRnn") return hold(CharSeqStatefulRnn(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
-  if (cls == "CharSeqStatefulRnn2") return hold(CharSeqStatefulRnn2(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
-  if (cls == "CharSeqStatefulGRU") return hold(CharSeqStatefulGRU(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
-  if (cls == "CharSeqStatefulLSTM") {
-    return hold(CharSeqStatefulLSTM(s.vocab_size, s.n_fac, s.bs, s.nl, s.n_hidden, s.dropout));
-  }
-  FAIL("no stateful model " << cls);
-  return {};
+// How each stateful model of the registry is built without the registry: at given sizes, and
+// as the notebook builds it (its own n_hidden, for bs 512). The registry test below holds the
+// registry's make_model to these. A registered stateful model without an entry fails by name,
+// so a new one cannot pass these tests by being left out of them.
+struct Direct {
+  std::string notebook_class;
+  std::function<Stateful(const Sizes&)> make;
+  std::function<Stateful()> notebook;
+};
+
+const std::map<std::string, Direct, std::less<>>& direct_table() {
+  static const std::map<std::string, Direct, std::less<>> table = {
+      {"char-seq-stateful-rnn",
+       {"CharSeqStatefulRnn",
+        [](const Sizes& s) { return hold(CharSeqStatefulRnn(s.vocab_size, s.n_fac, s.bs, s.n_hidden)); },
+        [] { return hold(CharSeqStatefulRnn(56, 42, 512)); }}},
+      {"char-seq-stateful-rnn2",
+       {"CharSeqStatefulRnn2",
+        [](const Sizes& s) { return hold(CharSeqStatefulRnn2(s.vocab_size, s.n_fac, s.bs, s.n_hidden)); },
+        [] { return hold(CharSeqStatefulRnn2(56, 42, 512)); }}},
+      {"char-seq-stateful-gru",
+       {"CharSeqStatefulGRU",
+        [](const Sizes& s) { return hold(CharSeqStatefulGRU(s.vocab_size, s.n_fac, s.bs, s.n_hidden)); },
+        [] { return hold(CharSeqStatefulGRU(56, 42, 512)); }}},
+      {"char-seq-stateful-lstm",
+       {"CharSeqStatefulLSTM",
+        [](const Sizes& s) {
+          return hold(CharSeqStatefulLSTM(s.vocab_size, s.n_fac, s.bs, s.nl, s.n_hidden, s.dropout));
+        },
+        [] { return hold(CharSeqStatefulLSTM(56, 42, 512, 2)); }}},
+  };
+  return table;
 }
 
-// As the notebook builds them: its own n_hidden (the constructors' defaults), for bs 512.
-Stateful notebook_model(const std::string& cls) {
-  if (cls == "CharSeqStatefulRnn") return hold(CharSeqStatefulRnn(56, 42, 512));
-  if (cls == "CharSeqStatefulRnn2") return hold(CharSeqStatefulRnn2(56, 42, 512));
-  if (cls == "CharSeqStatefulGRU") return hold(CharSeqStatefulGRU(56, 42, 512));
-  if (cls == "CharSeqStatefulLSTM") return hold(CharSeqStatefulLSTM(56, 42, 512, 2));
-  FAIL("no stateful model " << cls);
-  return {};
+const Direct& direct(std::string_view name) {
+  const auto it = direct_table().find(name);
+  if (it == direct_table().end()) {
+    FAIL(fmt::format("{} is a registered stateful model without an entry in direct_table() of "
+                     "tests/test_stateful_models.cpp: add how the notebook builds it",
+                     name));
+  }
+  return it->second;
+}
+
+// The registry's stateful models, in its order.
+std::vector<const ModelSpec*> stateful_specs() {
+  std::vector<const ModelSpec*> specs;
+  for (const auto& spec : model_registry()) {
+    if (spec.is_stateful()) specs.push_back(&spec);
+  }
+  return specs;
 }
 
 const json& manifest() { return test::reference_json("stateful", "stateful.json"); }
@@ -73,13 +102,33 @@ std::map<std::string, at::Tensor> reference(const json& entry) {
   return test::reference_tensors("stateful", entry["file"].get<std::string>());
 }
 
+// The exported case of each registered stateful model (fails naming a model the export lacks).
+std::vector<json> stateful_cases() {
+  std::vector<json> cases;
+  for (const auto* spec : stateful_specs()) {
+    for (auto& c : test::cases_of(test::kStatefulCases, spec->name)) cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+// What the exporter computed at the notebook's sizes for one class.
+const json& notebook_shapes(const std::string& cls) {
+  const auto& models = manifest()["shapes"]["models"];
+  if (!models.contains(cls)) {
+    FAIL(fmt::format("stateful/stateful.json has no shapes for {}: notebooks-ref/export_stateful_reference.py "
+                     "must build every stateful model",
+                     cls));
+  }
+  return models[cls];
+}
+
 // The C++ model holding exactly the weights the Python model started from.
 Stateful python_initialised_stateful(const json& c) {
   Sizes s{c["vocab_size"].get<int64_t>(), c["n_fac"].get<int64_t>(), c["bs"].get<int64_t>(),
           c["n_hidden"].get<int64_t>()};
   if (c.contains("nl")) s.nl = c["nl"].get<int64_t>();
   if (c.contains("dropout")) s.dropout = c["dropout"].get<double>();
-  auto m = make_stateful(c["class"].get<std::string>(), s);
+  auto m = direct(c["case"].get<std::string>()).make(s);
   load_state_dict(*m.module, test::reference_file("stateful", c["files"]["state_dict"].get<std::string>()));
   return m;
 }
@@ -105,10 +154,10 @@ double state_diff(const StatefulModel& m, const std::map<std::string, at::Tensor
 TEST_CASE("models: stateful models' output and state shapes at the notebook's sizes", "[python][models][stateful]") {
   const auto& shapes = manifest()["shapes"];
   const int64_t bs = shapes["bs"].get<int64_t>(), bptt = shapes["bptt"].get<int64_t>();
-  for (const auto& cls : kClasses) {
-    INFO(cls);
-    const auto& expected = shapes["models"][cls];
-    auto m = notebook_model(cls);
+  for (const auto* spec : stateful_specs()) {
+    INFO(spec->name);
+    const auto& expected = notebook_shapes(std::string(spec->notebook_class));
+    auto m = direct(spec->name).notebook();
     m.module->eval();
     torch::NoGradGuard no_grad;
     const auto out = m.model->forward(torch::randint(0, 56, {bptt, bs}, torch::kInt64));
@@ -124,7 +173,7 @@ TEST_CASE("models: stateful models' output and state shapes at the notebook's si
 
 TEST_CASE("models: stateful models' parameters are Python's state_dict keys, and the state is not one of them",
           "[python][models][stateful]") {
-  for (const auto& c : manifest()["cases"]) {
+  for (const auto& c : stateful_cases()) {
     INFO(c["case"].get<std::string>());
     auto m = python_initialised_stateful(c);
     std::vector<std::string> keys, buffers, saved;
@@ -143,7 +192,7 @@ TEST_CASE("models: stateful models' parameters are Python's state_dict keys, and
 
 TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-size change and get_next windows",
           "[python][models][stateful][parity]") {
-  for (const auto& c : manifest()["cases"]) {
+  for (const auto& c : stateful_cases()) {
     const auto name = c["case"].get<std::string>();
     INFO(name);
     auto m = python_initialised_stateful(c);
@@ -196,10 +245,10 @@ TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-si
 }
 
 TEST_CASE("models: a stateful model's backward stops at the state the last batch left", "[models][stateful]") {
-  for (const auto& cls : kClasses) {
-    INFO(cls);
+  for (const auto* spec : stateful_specs()) {
+    INFO(spec->name);
     torch::manual_seed(1);
-    auto m = make_stateful(cls, {10, 4, 3, 5});
+    auto m = direct(spec->name).make({10, 4, 3, 5});
     // Token 1 appears only in the first batch: if the state still led back into that batch,
     // the second batch's loss would have a gradient on e.weight[1].
     const auto first = torch::full({4, 3}, 1, torch::kInt64);
@@ -219,10 +268,10 @@ TEST_CASE("models: a stateful model's backward stops at the state the last batch
 
 TEST_CASE("models: a stateful model carries its state, restarts it for a new batch size, and restores a saved one",
           "[models][stateful]") {
-  for (const auto& cls : kClasses) {
-    INFO(cls);
+  for (const auto* spec : stateful_specs()) {
+    INFO(spec->name);
     torch::manual_seed(2);
-    auto m = make_stateful(cls, {10, 4, 3, 5});
+    auto m = direct(spec->name).make({10, 4, 3, 5});
     m.module->eval();  // no dropout: equal inputs and states give equal outputs
     torch::NoGradGuard no_grad;
     const auto a = torch::randint(0, 10, {4, 3}, torch::kInt64), b = torch::randint(0, 10, {6, 3}, torch::kInt64);
@@ -265,9 +314,10 @@ TEST_CASE("models: CharSeqStatefulLSTM's dropout is active in train mode only", 
 
 TEST_CASE("models: stateful models reject a bad batch or state with one error naming the model",
           "[models][stateful]") {
-  for (const auto& cls : kClasses) {
-    INFO(cls);
-    auto m = make_stateful(cls, {10, 4, 3, 5});
+  for (const auto* spec : stateful_specs()) {
+    INFO(spec->name);
+    const std::string cls(spec->notebook_class);
+    auto m = direct(spec->name).make({10, 4, 3, 5});
     CHECK_THROWS_WITH(m.model->forward(torch::zeros({4}, torch::kInt64)),
                       Contains(cls + ": expected a non-empty [sl, bs] Long batch") && Contains("Long [4]"));
     CHECK_THROWS_WITH(m.model->forward(torch::zeros({4, 3}, torch::kFloat32)), Contains("got Float [4, 3]"));
@@ -294,23 +344,22 @@ TEST_CASE("registry: the stateful models by their CLI names are the notebook's c
           "[python][models][stateful][registry]") {
   const auto& shapes = manifest()["shapes"];
   const int64_t bs = shapes["bs"].get<int64_t>(), bptt = shapes["bptt"].get<int64_t>();
-  const std::vector<std::string> names = {"char-seq-stateful-rnn", "char-seq-stateful-rnn2", "char-seq-stateful-gru",
-                                          "char-seq-stateful-lstm"};
-  for (size_t i = 0; i < names.size(); ++i) {
-    INFO(names[i]);
-    const auto& spec = find_model(names[i]);
-    CHECK(spec.notebook_class == kClasses[i]);
+  for (const auto* stateful : stateful_specs()) {
+    const auto& spec = *stateful;
+    INFO(spec.name);
+    const auto& table = direct(spec.name);
+    CHECK(spec.notebook_class == table.notebook_class);
     CHECK(spec.layout == Layout::LanguageModel);
     CHECK(spec.loss == LossKind::Nll);
     CHECK_FALSE(spec.has_identity_init);
     ModelConfig config;
-    config.model = names[i];
+    config.model = std::string(spec.name);
     config.vocab_size = 56;
     config.n_hidden = spec.lesson_n_hidden;
     auto built = make_model(config);
     REQUIRE(built.stateful);
     CHECK_FALSE(built.window_recurrence);
-    auto direct = notebook_model(kClasses[i]);
+    auto direct = table.notebook();
     std::vector<std::pair<std::string, std::vector<int64_t>>> ours, theirs;
     for (const auto& p : built.module->named_parameters()) ours.emplace_back(p.key(), p.value().sizes().vec());
     for (const auto& p : direct.module->named_parameters()) theirs.emplace_back(p.key(), p.value().sizes().vec());
@@ -323,8 +372,9 @@ TEST_CASE("registry: the stateful models by their CLI names are the notebook's c
     torch::NoGradGuard no_grad;
     const auto cs = torch::randint(0, 56, {bptt, bs}, torch::kInt64);
     const auto out = built.forward(cs);
-    CHECK(out.sizes().vec() == test::shape_of(shapes["models"][kClasses[i]]["output"]));
-    CHECK(state_shapes(*built.stateful) == shapes["models"][kClasses[i]]["state"].get<std::vector<std::vector<int64_t>>>());
+    const auto& expected = notebook_shapes(table.notebook_class);
+    CHECK(out.sizes().vec() == test::shape_of(expected["output"]));
+    CHECK(state_shapes(*built.stateful) == expected["state"].get<std::vector<std::vector<int64_t>>>());
     const auto y = torch::randint(0, 56, {bptt * bs}, torch::kInt64);
     CHECK(lesson_loss(spec.loss, out, y).item<double>() == torch::nll_loss(out, y).item<double>());
   }

@@ -1,6 +1,7 @@
 // Training-trajectory parity: from the same initial weights, batch order and learning
 // rate, the C++ fit reproduces every per-batch loss and epoch row of the Python reference
-// (notebooks-ref/trajectory.py, part "trajectory" of notebooks-ref/export.py).
+// (notebooks-ref/trajectory.py, part "trajectory" of notebooks-ref/export.py), for every run the
+// export holds of every windowed model of the registry.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -70,8 +71,11 @@ void check_trajectory(const std::string& name) {
 }  // namespace
 
 TEST_CASE("trajectory parity with the Python reference", "[python][trajectory]") {
-  for (const char* name : {"char3-model", "char-loop-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn",
-                           "char-seq-rnn-identity"}) {
-    SECTION(name) { check_trajectory(name); }
+  for (const auto& spec : model_registry()) {
+    if (spec.is_stateful()) continue;  // test_lm_trajectory.cpp
+    for (const auto& run : test::cases_of(test::kTrajectoryRuns, spec.name)) {
+      const auto name = run.at("case").get<std::string>();
+      SECTION(name) { check_trajectory(name); }
+    }
   }
 }
