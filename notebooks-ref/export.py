@@ -7,8 +7,9 @@ its part, size and sha256. The tests (tests/reference.h, reference_file) open on
 manifest lists, with the size and hash it gives, so a part that never ran, or a file left by
 another run, fails by name instead of comparing against something stale.
 
-CTest runs this as the python_reference fixture, into build/reference (build-torch2/reference
-on the pip path). To regenerate by hand, with the python whose torch matches the LibTorch the
+CTest runs this as the python_reference fixture, one test per part (--only PART), into
+build/reference (build-torch2/reference on the pip path); the parts run side by side then, and
+each updates the manifest under a lock. To regenerate by hand, with the python whose torch matches the LibTorch the
 build links (/usr/bin/python3 for build/, the pip venv's for build-torch2/):
 
     /usr/bin/python3 notebooks-ref/export.py --out build/reference               # every part
@@ -38,7 +39,7 @@ import trajectory  # noqa: E402
 # part -> how to write it into its folder, given the corpus path (the parts that need no
 # corpus ignore it)
 PARTS = {
-    "models": lambda out, text: export_reference.export(out),  # the five windowed models: one step
+    "models": lambda out, text: export_reference.export(out),  # the windowed models: one step
     "trajectory": trajectory.export,                          # their training trajectories
     "lm": export_lm_reference.export,                         # LanguageModelData, numpy's stream
     "stateful": lambda out, text: export_stateful_reference.export(out),  # the four stateful models
