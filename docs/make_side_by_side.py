@@ -3,9 +3,12 @@ language-model loader's step beside its C++.
 
 Run from the repository root:  python3 docs/make_side_by_side.py
 With --check it writes nothing and exits 1 when the page differs from what the sources give (a test
-runs this, so the page cannot drift from the code it teaches).
+runs this, so the page cannot drift from the code it teaches). Either way it exits 1, with one line,
+when models/registry.cpp registers a model that MODELS has no section for, or when a section names a
+class notebooks-ref/lesson6.py does not define: the page must show every model, and only real ones.
 """
 import os
+import re
 import sys
 
 MODELS = [("Char3Model", "char3_model"), ("CharLoopModel", "char_loop_model"),
@@ -14,6 +17,10 @@ MODELS = [("Char3Model", "char3_model"), ("CharLoopModel", "char_loop_model"),
           ("CharSeqStatefulRnn2", "char_seq_stateful_rnn2"), ("CharSeqStatefulGRU", "char_seq_stateful_gru"),
           ("CharSeqStatefulLSTM", "char_seq_stateful_lstm")]
 PAGE = "docs/side-by-side.md"
+REGISTRY = "models/registry.cpp"
+TWIN = "notebooks-ref/lesson6.py"
+# model_entry<Holder>("name", "NotebookClass", ...), an entry possibly wrapped over lines.
+ENTRY = re.compile(r'model_entry<\w+>\(\s*"([^"]+)",\s*"([^"]+)"')
 
 INTRO = """# The notebook and the C++ side by side
 
@@ -68,7 +75,28 @@ def loader_section():
             f"```python\n{py}\n```\n\n</td><td>\n\n```cpp\n{cpp}\n```\n\n</td></tr></table>\n")
 
 
+def registered_models():
+    """(name, notebook class) of every model models/registry.cpp registers."""
+    entries = ENTRY.findall(open(REGISTRY).read())
+    if not entries:
+        sys.exit(f"{REGISTRY}: found no model_entry<...>(\"name\", \"Class\", ...) line; has its form changed?")
+    return entries
+
+
+def check_sections():
+    sections = {cls for cls, _ in MODELS}
+    for name, cls in registered_models():
+        if cls not in sections:
+            sys.exit(f"{REGISTRY} registers {name} ({cls}), which has no section here: add ({cls!r}, stem) to "
+                     "MODELS in docs/make_side_by_side.py")
+    twin = open(TWIN).read()
+    for cls, _ in MODELS:
+        if f"class {cls}(nn.Module)" not in twin:
+            sys.exit(f"docs/make_side_by_side.py has a section for {cls}, which {TWIN} does not define")
+
+
 def page():
+    check_sections()
     return INTRO + "".join(section(cls, stem) for cls, stem in MODELS) + loader_section()
 
 

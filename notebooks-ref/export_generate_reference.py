@@ -12,9 +12,8 @@ multinomial at temperature 1; temperature 0.7), each from a fresh bs-1 state and
 torch.Generator seeded with the run's seed. generate.json lists the cases, the vocabulary
 (the notebook's 56-entry itos) and the texts.
 
-Usage: export_generate_reference.py --out DIR
+Written by export.py (part "generate").
 """
-import argparse
 import json
 import os
 import sys
@@ -63,19 +62,11 @@ def export_case(case, cls_name, kwargs, TEXT, out_dir):
             "state_dict": state_dict, "texts": texts}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="directory to write into (created if needed)")
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+def export(out_dir):
     torch.set_num_threads(1)  # one thread: the reduction order cannot depend on the machine
     TEXT = notebook_field()
-    cases = [export_case(*c, TEXT, args.out) for c in CASES]
-    manifest = {"torch_version": torch.__version__, "itos": ITOS, "prompt": PROMPT, "n": N, "cases": cases}
-    with open(os.path.join(args.out, "generate.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1, ensure_ascii=False)
-    print(f"wrote {len(cases)} generation reference cases to {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    cases = [export_case(*c, TEXT, out_dir) for c in CASES]
+    summary = {"torch_version": torch.__version__, "itos": ITOS, "prompt": PROMPT, "n": N, "cases": cases}
+    with open(os.path.join(out_dir, "generate.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1, ensure_ascii=False)
+    print(f"wrote {len(cases)} generation reference cases to {out_dir}")

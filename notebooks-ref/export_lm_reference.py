@@ -11,9 +11,8 @@
   lower.pt           "code_points": every c with chr(c).lower() != chr(c); "lower": its lower case,
                      as (n, 2) code points, -1 where it is one character
 
-Usage: export_lm_reference.py --text nietzsche.txt --out DIR
+Written by export.py (part "lm").
 """
-import argparse
 import json
 import os
 import sys
@@ -97,21 +96,12 @@ def export_lower(out_dir):
                 "lower": torch.tensor(lower, dtype=torch.int64)}, os.path.join(out_dir, "lower.pt"))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", help="the corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
-    ap.add_argument("--out", required=True, help="directory to write into (created if needed)")
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    manifest = export_batches(S.corpus_path(args.text), args.out)
-    torch.save({f"seed{s}": draws(s) for s in DRAW_SEEDS}, os.path.join(args.out, "numpy_random.pt"))
-    export_lower(args.out)
-    manifest["draw_seeds"] = DRAW_SEEDS
-    manifest["small"] = export_small()
-    with open(os.path.join(args.out, "lm_reference.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1, ensure_ascii=False)
-    print(f"wrote the LanguageModelData reference to {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+def export(out_dir, text_path):
+    summary = export_batches(text_path, out_dir)
+    torch.save({f"seed{s}": draws(s) for s in DRAW_SEEDS}, os.path.join(out_dir, "numpy_random.pt"))
+    export_lower(out_dir)
+    summary["draw_seeds"] = DRAW_SEEDS
+    summary["small"] = export_small()
+    with open(os.path.join(out_dir, "lm_reference.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1, ensure_ascii=False)
+    print(f"wrote the LanguageModelData reference to {out_dir}")

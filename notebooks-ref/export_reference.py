@@ -14,10 +14,9 @@ sizes. reference.json lists the cases (learning rate, window, loss) and the shap
 notebook shows for a batch of 512. loader.pt holds the batch order of lesson6.py's loader;
 tiny.state_dict.pt is a state_dict of a few KiB for the damaged-file tests.
 
-Usage: export_reference.py --out DIR [--text nietzsche.txt]
-Without --text the batches are random indices: the corpus is not needed.
+The batches are random indices: the corpus is not needed. Written by export.py (part
+"models").
 """
-import argparse
 import json
 import os
 import sys
@@ -56,15 +55,6 @@ def random_batch(name, bs, gen):
     return xs, torch.randint(0, VOCAB_SIZE, y_shape, generator=gen)
 
 
-def text_batch(name, idx, bs):
-    """The first bs rows of the model's layout over the start of the corpus."""
-    layout = L.MODELS[name][1]
-    cut = idx[:4096]  # plenty for bs rows of any layout
-    xs, y = {"three-char": L.three_char_windows, "overlapping": L.overlapping_windows,
-             "sequences": L.sequence_windows}[layout](cut)
-    return torch.from_numpy(xs[:bs].T.copy()).long(), torch.from_numpy(y[:bs].copy()).long()
-
-
 def save(obj, out_dir, filename):
     path = os.path.join(out_dir, filename)
     torch.save(obj, path)
@@ -101,7 +91,7 @@ def notebook_shapes():
     gen = torch.Generator().manual_seed(SEED)
     shapes = {"bs": SHAPES_BS, "models": {}}
     with torch.no_grad():
-        for name in L.MODELS:
+        for name in L.windowed_models():
             m = L.make_model(name, VOCAB_SIZE, N_FAC, N_HIDDEN)
             xs, _ = random_batch(name, SHAPES_BS, gen)
             shapes["models"][name] = {"input": list(xs.shape), "output": list(L.call_model(m, xs).shape)}
@@ -136,34 +126,15 @@ def export_loader(out_dir):
     return {"file": "loader.pt", "rows": n, "bs": bs, "seed": seed, "val_idxs": val}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="directory to write into (created if needed)")
-    ap.add_argument("--text", help="take the batches from this corpus instead of random indices")
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+def export(out_dir):
     torch.set_num_threads(1)  # one thread: the reduction order cannot depend on the machine
-
-    idx = None
-    if args.text:
-        _, char_indices, _ = L.make_vocab(L.load_text(args.text))
-        if len(char_indices) != VOCAB_SIZE:
-            raise SystemExit(f"{args.text}: {len(char_indices)} characters in the vocabulary, expected {VOCAB_SIZE}")
-        idx = L.encode(L.load_text(args.text), char_indices)
     gen = torch.Generator().manual_seed(SEED)
-    cases = []
-    for case, name, identity, lr in CASES:
-        batch = text_batch(name, idx, BS) if idx is not None else random_batch(name, BS, gen)
-        cases.append(export_case(case, name, identity, lr, batch, args.out))
-
-    manifest = {"torch_version": torch.__version__, "seed": SEED, "source": args.text or "random",
+    cases = [export_case(case, name, identity, lr, random_batch(name, BS, gen), out_dir)
+             for case, name, identity, lr in CASES]
+    summary = {"torch_version": torch.__version__, "seed": SEED, "source": "random",
                 "vocab_size": VOCAB_SIZE, "n_fac": N_FAC, "n_hidden": N_HIDDEN,
-                "cases": cases, "shapes": notebook_shapes(), "loader": export_loader(args.out),
-                "tiny": export_tiny(args.out)}
-    with open(os.path.join(args.out, "reference.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
-    print(f"wrote {len(cases)} reference cases to {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+                "cases": cases, "shapes": notebook_shapes(), "loader": export_loader(out_dir),
+                "tiny": export_tiny(out_dir)}
+    with open(os.path.join(out_dir, "reference.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"wrote {len(cases)} reference cases to {out_dir}")

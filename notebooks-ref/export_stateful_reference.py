@@ -23,9 +23,8 @@ LibTorch's the same way, so both draw the same dropout masks.
 stateful.json lists the cases, and the shapes the notebook's sizes give (vocab 56, bs 64,
 bptt 8, and the (8, 1) window of get_next).
 
-Usage: export_stateful_reference.py --out DIR
+Written by export.py (part "stateful").
 """
-import argparse
 import json
 import os
 import sys
@@ -121,20 +120,11 @@ def notebook_shapes():
     return shapes
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="directory to write into (created if needed)")
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+def export(out_dir):
     torch.set_num_threads(1)  # one thread: the reduction order cannot depend on the machine
-
-    cases = [export_case(*c, args.out) for c in CASES]
-    manifest = {"torch_version": torch.__version__, "seed": SEED, "dropout_seed": DROPOUT_SEED,
-                "cases": cases, "shapes": notebook_shapes()}
-    with open(os.path.join(args.out, "stateful.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
-    print(f"wrote {len(cases)} stateful reference cases to {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    cases = [export_case(*c, out_dir) for c in CASES]
+    summary = {"torch_version": torch.__version__, "seed": SEED, "dropout_seed": DROPOUT_SEED,
+               "cases": cases, "shapes": notebook_shapes()}
+    with open(os.path.join(out_dir, "stateful.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"wrote {len(cases)} stateful reference cases to {out_dir}")

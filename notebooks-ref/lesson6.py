@@ -14,8 +14,9 @@ Two deliberate departures from the notebook, both also made by the C++ port:
 
 Run it beside the notebook:  python3 lesson6.py --text data/nietzsche.txt [--model char-rnn --epochs 1]
 """
-import os
 import argparse
+import inspect
+import os
 
 import numpy as np
 import torch
@@ -263,6 +264,7 @@ def identity_init(m):
 
 
 # The C++ registry's names (models/registry.cpp): name -> (class, layout, criterion name).
+# The second half's four join at the end of the file, after their classes.
 MODELS = {
     "char3-model": (Char3Model, "three-char", "nll"),
     "char-loop-model": (CharLoopModel, "overlapping", "nll"),
@@ -272,8 +274,22 @@ MODELS = {
 }
 
 
-def make_model(name, vocab_size=85, n_fac=42, n_hidden=256, identity=False):
-    cls = MODELS[name][0]
+def windowed_models():
+    """The first half's names: the models of the windowed layouts."""
+    return [name for name, (_, layout, _) in MODELS.items() if layout != "language-model"]
+
+
+def make_model(name, vocab_size=85, n_fac=42, n_hidden=256, identity=False, bs=64, nl=2, dropout=0.5):
+    """The C++ make_model: a windowed model is cls(vocab_size, n_fac, n_hidden); a stateful one
+    also takes the batch its first state is made for, and, when its class takes layers (the
+    LSTM), nl and dropout, as models/registry.h builds them."""
+    cls, layout, _ = MODELS[name]
+    if layout == "language-model":
+        if identity:
+            raise ValueError(f"{name} has no identity init")
+        if "nl" in inspect.signature(cls).parameters:
+            return cls(vocab_size, n_fac, bs, nl, n_hidden, dropout)
+        return cls(vocab_size, n_fac, bs, n_hidden)
     m = cls(vocab_size, n_fac, n_hidden)
     if identity:
         identity_init(m)
@@ -281,7 +297,7 @@ def make_model(name, vocab_size=85, n_fac=42, n_hidden=256, identity=False):
 
 
 def call_model(m, xs):
-    """One calling convention for all five (the C++ LessonModel::forward): xs is [cs, B]."""
+    """One calling convention for all the models (the C++ LessonModel::forward): xs is [cs, B]."""
     return m(*xs) if isinstance(m, Char3Model) else m(xs)
 
 
@@ -415,6 +431,8 @@ def get_next_n(m, inp, n, window, chars, char_indices, temperature=None, seed=0)
 
 def lesson_data(name, idx, bs=512, seed=0):
     layout = MODELS[name][1]
+    if layout == "language-model":
+        raise ValueError(f"{name} reads LanguageModelData: see lesson6_stateful.py")
     if layout == "three-char":
         xs, y = three_char_windows(idx)
         return from_arrays([-1], xs, y, bs, seed)
@@ -428,7 +446,7 @@ def lesson_data(name, idx, bs=512, seed=0):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--text", help="the corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
-    ap.add_argument("--model", default="char-rnn", choices=sorted(MODELS))
+    ap.add_argument("--model", default="char-rnn", choices=sorted(windowed_models()))
     ap.add_argument("--epochs", type=int, default=0, help="0: only print the data facts")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
@@ -448,10 +466,6 @@ def main():
         m = make_model(args.model, vocab_size)
         opt = torch.optim.Adam(m.parameters(), args.lr)
         fit(m, md, args.epochs, opt, criterion(args.model))
-
-
-if __name__ == "__main__":
-    main()
 
 
 # ----------------------------------------------------------------------------------------
@@ -566,3 +580,16 @@ class CharSeqStatefulLSTM(nn.Module):                     # models/char_seq_stat
 def stateful_state(m):
     """The state as a list of tensors, the order of the C++ StatefulModel::state()."""
     return list(m.h) if isinstance(m.h, tuple) else [m.h]
+
+
+# The C++ registry's names of the second half (F.nll_loss on the flattened targets).
+MODELS.update({
+    "char-seq-stateful-rnn": (CharSeqStatefulRnn, "language-model", "nll"),
+    "char-seq-stateful-rnn2": (CharSeqStatefulRnn2, "language-model", "nll"),
+    "char-seq-stateful-gru": (CharSeqStatefulGRU, "language-model", "nll"),
+    "char-seq-stateful-lstm": (CharSeqStatefulLSTM, "language-model", "nll"),
+})
+
+
+if __name__ == "__main__":
+    main()

@@ -9,8 +9,10 @@ DROPOUT_SEED) just before the first fit call, one epoch at a constant rate, then
 of CosAnneal(lo, len(trn_dl), cycle_mult=2) started from the rate left by the first call.
 Every batch's raw loss and rate, the epoch rows, the cycle ends and the final weights are
 written; the C++ test (tests/test_lm_trajectory.cpp) replays the same and compares.
+
+Written by export.py (part "stateful_trajectory"): <model>/init.pt, final.pt and
+trajectory.json per run, and runs.json listing the runs.
 """
-import argparse
 import json
 import os
 import sys
@@ -32,6 +34,8 @@ RUNS = [
     ("char-seq-stateful-lstm", "CharSeqStatefulLSTM", {"nl": 2, "n_hidden": 512, "dropout": 0.5}, 1e-2, 1e-5),
 ]
 CONSTANT_EPOCHS, COS_EPOCHS, CYCLE_MULT = 1, 2, 2
+CHARS = 24000  # the first CHARS characters of the corpus
+SEED = 0
 
 
 def trajectory(path, name, cls_name, kwargs, lr, wd, seed):
@@ -66,31 +70,22 @@ def trajectory(path, name, cls_name, kwargs, lr, wd, seed):
     return init, final, record
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", help="the corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--chars", type=int, default=24000)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-
+def export(out_dir, text_path):
     torch.set_num_threads(1)  # the reference numbers must not depend on thread scheduling
-    with open(L.corpus_path(args.text), encoding="utf-8") as f:
-        text = f.read()[:args.chars]
+    with open(text_path, encoding="utf-8") as f:
+        text = f.read()[:CHARS]
     trn_lines = len(text.splitlines(keepends=True)) * 4 // 5
+    with open(os.path.join(out_dir, "runs.json"), "w") as f:
+        json.dump({"cases": [{"case": name, "model": name} for name, *_ in RUNS]}, f, indent=1)
     with tempfile.TemporaryDirectory() as path:
         S.write_text_files(path, text, trn_lines)
         for name, cls_name, kwargs, lr, wd in RUNS:
-            init, final, record = trajectory(path, name, cls_name, kwargs, lr, wd, args.seed)
-            record.update({"chars": args.chars, "trn_lines": trn_lines})
-            out = os.path.join(args.out, name)
+            init, final, record = trajectory(path, name, cls_name, kwargs, lr, wd, SEED)
+            record.update({"chars": CHARS, "trn_lines": trn_lines})
+            out = os.path.join(out_dir, name)
             os.makedirs(out, exist_ok=True)
             torch.save(init, os.path.join(out, "init.pt"))
             torch.save(final, os.path.join(out, "final.pt"))
             with open(os.path.join(out, "trajectory.json"), "w") as f:
                 json.dump(record, f)
             print(f"{name}: {len(record['losses'])} steps, rows {record['rows']}")
-
-
-if __name__ == "__main__":
-    main()

@@ -5,14 +5,18 @@ learning rate on the first --chars characters of the corpus for at least --steps
 and write every batch's raw loss and the epoch rows. The C++ test loads the same initial
 weights, uses the same shuffle seed (both sides draw torch.randperm from a generator seeded
 the same way) and must reproduce the losses.
+
+Written by export.py (part "trajectory"): <run>/init.pt and <run>/trajectory.json per run, and
+runs.json listing the runs with their model.
 """
-import argparse
 import json
 import os
+import sys
 
 import torch
 
-import lesson6 as L
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lesson6 as L  # noqa: E402
 
 # name, registry model, identity init, learning rate (the notebook's first fit call)
 RUNS = [
@@ -23,6 +27,9 @@ RUNS = [
     ("char-seq-rnn", "char-seq-rnn", False, 1e-3),
     ("char-seq-rnn-identity", "char-seq-rnn", True, 1e-2),
 ]
+CHARS = 40000  # the first CHARS characters of the corpus
+STEPS = 60     # at least this many batches per run
+SEED = 0
 
 
 def trajectory(model_name, identity, lr, idx, vocab_size, min_steps, seed):
@@ -38,28 +45,19 @@ def trajectory(model_name, identity, lr, idx, vocab_size, min_steps, seed):
                   "seed": seed, "losses": losses, "rows": [[float(v) for v in r] for r in rows]}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", help="the corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--chars", type=int, default=40000)
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-
+def export(out_dir, text_path):
     torch.set_num_threads(1)  # the reference numbers must not depend on thread scheduling
-    text = L.load_text(L.corpus_path(args.text))[:args.chars]
+    text = L.load_text(text_path)[:CHARS]
     chars, char_indices, _ = L.make_vocab(text)
     idx = L.encode(text, char_indices)
+    runs = [{"case": name, "model": model_name, "identity_init": identity} for name, model_name, identity, _ in RUNS]
+    with open(os.path.join(out_dir, "runs.json"), "w") as f:
+        json.dump({"cases": runs}, f, indent=1)
     for name, model_name, identity, lr in RUNS:
-        init, record = trajectory(model_name, identity, lr, idx, len(chars), args.steps, args.seed)
-        out = os.path.join(args.out, name)
+        init, record = trajectory(model_name, identity, lr, idx, len(chars), STEPS, SEED)
+        out = os.path.join(out_dir, name)
         os.makedirs(out, exist_ok=True)
         torch.save(init, os.path.join(out, "init.pt"))
-        record["chars"] = args.chars
+        record["chars"] = CHARS
         with open(os.path.join(out, "trajectory.json"), "w") as f:
             json.dump(record, f)
-
-
-if __name__ == "__main__":
-    main()

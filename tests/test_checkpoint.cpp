@@ -59,6 +59,29 @@ bool same_weights(const torch::nn::Module& a, const torch::nn::Module& b) {
   return true;
 }
 
+// The first state_dict the Python reference saved for a registered model, with the config that
+// builds its C++ twin: the windowed models' from export_reference.py, the stateful models' (at
+// their smaller sizes) from export_stateful_reference.py. A model neither holds fails by name.
+std::pair<std::filesystem::path, ModelConfig> python_saved(const ModelSpec& spec) {
+  ModelConfig config;
+  config.model = std::string(spec.name);
+  if (!spec.is_stateful()) {
+    const auto& reference = test::reference_json("models", "reference.json");
+    const auto test_case = test::cases_of(test::kWindowedCases, spec.name).at(0);
+    config.vocab_size = reference["vocab_size"].get<int64_t>();
+    config.n_fac = reference["n_fac"].get<int64_t>();
+    config.n_hidden = reference["n_hidden"].get<int64_t>();
+    return {test::reference_file("models", test_case["files"]["state_dict"].get<std::string>()), config};
+  }
+  const auto test_case = test::cases_of(test::kStatefulCases, spec.name).at(0);
+  config.vocab_size = test_case["vocab_size"].get<int64_t>();
+  config.n_fac = test_case["n_fac"].get<int64_t>();
+  config.n_hidden = test_case["n_hidden"].get<int64_t>();
+  config.bs = test_case["bs"].get<int64_t>();
+  if (test_case.contains("nl")) config.nl = test_case["nl"].get<int64_t>();
+  return {test::reference_file("stateful", test_case["files"]["state_dict"].get<std::string>()), config};
+}
+
 // Cuts the file at every length and flips every byte of it in turn: a cut file is rejected, and
 // a flipped one is either rejected, with an InputError naming the file, or loads exactly the
 // weights of the good file (a byte no reader depends on, such as padding); never a crash, never
@@ -120,7 +143,6 @@ TEST_CASE("checkpoint: a C++-saved state_dict loads in Python with weights_only=
   test::TempDir dir("ckpt_to_python");
   torch::manual_seed(6);
   for (const auto& spec : model_registry()) {
-    if (spec.is_stateful()) continue;  // checkpoint_forward.py builds the first five; test_stateful_models.cpp loads Python's state_dicts
     const std::string name(spec.name);
     INFO(name);
     auto model = lesson_model(name);
@@ -142,12 +164,12 @@ TEST_CASE("checkpoint: a C++-saved state_dict loads in Python with weights_only=
 }
 
 TEST_CASE("checkpoint: Python's torch.save(model.state_dict()) loads in C++", "[python][checkpoint]") {
-  // export_reference.py saves each state_dict exactly as a Python user would: an OrderedDict.
-  for (const auto& test_case : test::reference_manifest()["cases"]) {
-    INFO(test_case["case"].get<std::string>());
-    const auto path = test::reference_dir() / test_case["files"]["state_dict"].get<std::string>();
+  // The exporters save each state_dict exactly as a Python user would: an OrderedDict.
+  for (const auto& spec : model_registry()) {
+    const auto [path, config] = python_saved(spec);
+    INFO(path.string());
     const auto python = read_tensor_dict(path);
-    auto model = lesson_model(test_case["model"].get<std::string>());
+    auto model = make_model(config);
     load_state_dict(*model.module, path);
     for (const auto& item : model.module->named_parameters()) {
       INFO(item.key());
@@ -209,11 +231,12 @@ TEST_CASE("checkpoint: a truncated or corrupted C++-saved file is an InputError,
 TEST_CASE("checkpoint: a truncated or corrupted Python-saved file is an InputError, never a crash",
           "[python][checkpoint][errors]") {
   test::TempDir dir("ckpt_corrupt_python");
-  const auto& tiny = test::reference_manifest()["tiny"];
+  const auto& tiny = test::reference_json("models", "reference.json")["tiny"];
   auto model = tiny_model(tiny["model"].get<std::string>(), tiny["vocab_size"].get<int64_t>(),
                           tiny["n_fac"].get<int64_t>(), tiny["n_hidden"].get<int64_t>());
-  const auto good = file_bytes(test::reference_dir() / tiny["state_dict"].get<std::string>());
-  load_state_dict(*model.module, test::reference_dir() / tiny["state_dict"].get<std::string>());
+  const auto file = test::reference_file("models", tiny["state_dict"].get<std::string>());
+  const auto good = file_bytes(file);
+  load_state_dict(*model.module, file);
   expect_damage_reported(good, dir, *model.module);
 }
 

@@ -1,7 +1,7 @@
 // The stateful section's data: numpy's random()/normal(), torchtext's Field and Vocab,
 // batchify and LanguageModelLoader, against the notebook's printed numbers, the test vectors
 // of docs/lesson-semantics.md (§3.4, §3.5, §9.2-§9.4), and notebooks-ref/export_lm_reference.py
-// (the python_lm_reference fixture) run on the same corpus.
+// (part "lm" of notebooks-ref/export.py) run on the same corpus.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -53,16 +53,7 @@ torch::Tensor draws(uint32_t seed, int n = 3000, int reseed_at = 1500) {
   return torch::tensor(out, torch::kFloat64);
 }
 
-std::filesystem::path lm_reference_dir() {
-  test::require_torch_python();
-  const auto dir = std::filesystem::path(CHARNN_BINARY_DIR) / "reference" / "lm";
-  if (!std::filesystem::exists(dir / "lm_reference.json")) {
-    FAIL(fmt::format("{}/lm_reference.json is missing: run `ctest -R python_lm_reference` first", dir.string()));
-  }
-  return dir;
-}
-
-nlohmann::json lm_reference() { return nlohmann::json::parse(std::ifstream(lm_reference_dir() / "lm_reference.json")); }
+const nlohmann::json& lm_reference() { return test::reference_json("lm", "lm_reference.json"); }
 
 std::vector<std::string> lesson_itos() {
   std::vector<std::string> itos{"<unk>", "<pad>"};
@@ -89,7 +80,7 @@ TEST_CASE("numpy random: random() and normal() equal the reference's vectors", "
 
 TEST_CASE("numpy random: every random() and normal() equals numpy's, re-seeding included",
           "[python][data][split]") {
-  const auto ref = read_tensor_dict(lm_reference_dir() / "numpy_random.pt");
+  const auto ref = test::reference_tensors("lm", "numpy_random.pt");
   for (const auto seed : lm_reference().at("draw_seeds").get<std::vector<uint32_t>>()) {
     INFO("seed " << seed);
     const auto ours = draws(seed);
@@ -102,7 +93,7 @@ TEST_CASE("numpy random: every random() and normal() equals numpy's, re-seeding 
 }
 
 TEST_CASE("text field: python_lower is Python's str.lower on every code point", "[python][data]") {
-  const auto ref = read_tensor_dict(lm_reference_dir() / "lower.pt");
+  const auto ref = test::reference_tensors("lm", "lower.pt");
   const auto code_points = test::to_vector(ref.at("code_points"));
   const auto lower = ref.at("lower").contiguous();
   std::map<char32_t, std::u32string> expected;
@@ -122,7 +113,7 @@ TEST_CASE("text field: python_lower is Python's str.lower on every code point", 
 }
 
 TEST_CASE("text field: tokens, ties and specials as lesson6_stateful.py builds them", "[python][data]") {
-  const auto small = lm_reference().at("small");
+  const auto& small = lm_reference().at("small");
   for (const auto& want : small.at("vocab")) {
     INFO("min_freq " << want.at("min_freq"));
     torchtext::Field TEXT(/*lower=*/true);
@@ -210,8 +201,8 @@ TEST_CASE("LanguageModelLoader: x and y are views of data, y one row ahead", "[d
 
 TEST_CASE("LanguageModelLoader: every batch of two training epochs and a validation epoch equals Python's",
           "[python][data][lm]") {
-  const auto ref = lm_reference();
-  const auto batches = read_tensor_dict(lm_reference_dir() / "lm_batches.pt");
+  const auto& ref = lm_reference();
+  const auto batches = test::reference_tensors("lm", "lm_batches.pt");
   auto md = lesson_md();
   CHECK(md.field.vocab.itos() == ref.at("itos").get<std::vector<std::string>>());
   CHECK(V{md.trn_dl.size(), md.nt, 1, md.trn_ds.num_tokens()} == ref.at("notebook").get<V>());

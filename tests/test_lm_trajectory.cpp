@@ -1,9 +1,10 @@
 // Training-trajectory parity of the stateful models: from the same initial weights, numpy
 // seed and dropout seed, the C++ fit over LanguageModelData reproduces every per-batch loss,
 // learning rate, cycle end and epoch row of the Python twin (notebooks-ref/
-// stateful_trajectory.py, run by the python_stateful_trajectory fixture), and ends on the same
-// weights. The run crosses epoch boundaries, validates in between with the state carried
-// through, trains with weight decay (the LSTM) and switches to CosAnneal for its second call.
+// stateful_trajectory.py, part "stateful_trajectory" of notebooks-ref/export.py), and ends on the
+// same weights, for every stateful model of the registry. The run crosses epoch boundaries,
+// validates in between with the state carried through, trains with weight decay (the LSTM) and
+// switches to CosAnneal for its second call.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -41,11 +42,7 @@ struct RecordBatches : FitObserver {
 constexpr double kWeightTolerance = 1e-5;
 
 void check_lm_trajectory(const std::string& name) {
-  const auto dir = std::filesystem::path(CHARNN_BINARY_DIR) / "reference" / "stateful_trajectory" / name;
-  std::ifstream in(dir / "trajectory.json");
-  REQUIRE_FALSE(test::torch_python().empty());
-  REQUIRE(in.good());
-  const auto ref = nlohmann::json::parse(in);
+  const auto& ref = test::reference_json("stateful_trajectory", name + "/trajectory.json");
 
   const auto corpus = truncate_corpus(load_corpus(test::nietzsche_path()), ref.at("chars").get<int64_t>());
   const auto seed = ref.at("seed").get<uint32_t>();
@@ -59,7 +56,7 @@ void check_lm_trajectory(const std::string& name) {
   config.vocab_size = md.nt;
   config.n_hidden = spec.lesson_n_hidden;
   auto model = make_model(config);
-  load_state_dict(*model.module, dir / "init.pt");
+  load_state_dict(*model.module, test::reference_file("stateful_trajectory", name + "/init.pt"));
   const double lr = ref.at("lr").get<double>();
   auto opt = find_optimizer("adam").make(model.module->parameters(), lr, ref.at("weight_decay").get<double>());
 
@@ -110,7 +107,7 @@ void check_lm_trajectory(const std::string& name) {
   CHECK(np_state.pos == ref_np.at("pos").get<int64_t>());
   CHECK(np_state.has_gauss == ref_np.at("has_gauss").get<bool>());
   CHECK(np_state.gauss == ref_np.at("gauss").get<double>());
-  const auto final_weights = read_tensor_dict(dir / "final.pt");
+  const auto final_weights = test::reference_tensors("stateful_trajectory", name + "/final.pt");
   double worst_weight = 0;
   for (const auto& item : model.module->named_parameters()) {
     worst_weight = std::max(worst_weight, (item.value() - final_weights.at(item.key())).abs().max().item<double>());
@@ -123,8 +120,11 @@ void check_lm_trajectory(const std::string& name) {
 }  // namespace
 
 TEST_CASE("stateful trajectory parity with the Python twin", "[python][trajectory][stateful]") {
-  for (const char* name :
-       {"char-seq-stateful-rnn", "char-seq-stateful-rnn2", "char-seq-stateful-gru", "char-seq-stateful-lstm"}) {
-    SECTION(name) { check_lm_trajectory(name); }
+  for (const auto& spec : model_registry()) {
+    if (!spec.is_stateful()) continue;  // test_trajectory.cpp
+    for (const auto& run : test::cases_of(test::kStatefulTrajectoryRuns, spec.name)) {
+      const auto name = run.at("case").get<std::string>();
+      SECTION(name) { check_lm_trajectory(name); }
+    }
   }
 }

@@ -1,7 +1,7 @@
 // The five lesson models against their Python twin (notebooks-ref/lesson6.py): the shapes
 // the notebook prints, the state_dict names, and bit-level parity of one forward pass and one
-// Adam step from the same weights on the same batch. The reference files come from
-// notebooks-ref/export_reference.py (the python_reference CTest fixture).
+// Adam step from the same weights on the same batch, for every windowed model of the registry.
+// The reference files are part "models" of notebooks-ref/export.py (export_reference.py).
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -23,13 +23,29 @@ using nlohmann::json;
 
 namespace {
 
+const json& reference() { return test::reference_json("models", "reference.json"); }
+
+std::map<std::string, at::Tensor> case_tensors(const json& test_case, const char* kind) {
+  return test::reference_tensors("models", test_case["files"][kind].get<std::string>());
+}
+
+// Every case of every windowed model, in the registry's order. The stateful models are
+// test_stateful_models.cpp's, against their own export.
+std::vector<json> windowed_cases() {
+  std::vector<json> all;
+  for (const auto& spec : model_registry()) {
+    if (spec.is_stateful()) continue;
+    for (auto& test_case : test::cases_of(test::kWindowedCases, spec.name)) all.push_back(std::move(test_case));
+  }
+  return all;
+}
+
 ModelConfig config_of(const json& test_case, bool identity_init) {
-  const auto& manifest = test::reference_manifest();
   ModelConfig config;
   config.model = test_case["model"].get<std::string>();
-  config.vocab_size = manifest["vocab_size"].get<int64_t>();
-  config.n_fac = manifest["n_fac"].get<int64_t>();
-  config.n_hidden = manifest["n_hidden"].get<int64_t>();
+  config.vocab_size = reference()["vocab_size"].get<int64_t>();
+  config.n_fac = reference()["n_fac"].get<int64_t>();
+  config.n_hidden = reference()["n_hidden"].get<int64_t>();
   config.identity_init = identity_init;
   return config;
 }
@@ -37,18 +53,24 @@ ModelConfig config_of(const json& test_case, bool identity_init) {
 // The C++ model holding exactly the weights the Python model started from.
 LessonModel python_initialised(const json& test_case) {
   auto model = make_model(config_of(test_case, false));
-  load_state_dict(*model.module, test::reference_dir() / test_case["files"]["state_dict"].get<std::string>());
+  load_state_dict(*model.module,
+                  test::reference_file("models", test_case["files"]["state_dict"].get<std::string>()));
   return model;
 }
 
 }  // namespace
 
 TEST_CASE("models: output shapes equal the Python models' at the lesson's batch of 512", "[python][models]") {
-  const auto& shapes = test::reference_manifest()["shapes"];
+  const auto& shapes = reference()["shapes"];
   const int64_t bs = shapes["bs"].get<int64_t>();
   for (const auto& spec : model_registry()) {
     if (spec.is_stateful()) continue;  // test_stateful_models.cpp, at the notebook's sizes
     INFO(spec.name);
+    if (!shapes["models"].contains(std::string(spec.name))) {
+      FAIL(fmt::format("{} is registered, but the Python reference has no shapes for it (notebooks-ref/"
+                       "export_reference.py builds every windowed model of lesson6.MODELS)",
+                       spec.name));
+    }
     const auto& expected = shapes["models"][std::string(spec.name)];
     ModelConfig config;
     config.model = std::string(spec.name);
@@ -64,7 +86,7 @@ TEST_CASE("models: output shapes equal the Python models' at the lesson's batch 
 // of the lesson's loader, CharSeqRnn's submodules and forward, and nll_loss_seq.
 TEST_CASE("models: the multi-output cell's shapes, from the lesson's loader through CharSeqRnn",
           "[python][models]") {
-  const auto& notebook = test::reference_manifest()["shapes"]["notebook"];
+  const auto& notebook = reference()["shapes"]["notebook"];
   const auto corpus = load_corpus(test::nietzsche_path());
   auto md = lesson_data(corpus, Layout::Sequences, 8, 512, 0);
   const auto batch = md.trn_dl.batch(md.trn_dl.epoch_order(), 0);  // *xst, yt = next(iter(md.trn_dl))
@@ -83,49 +105,49 @@ TEST_CASE("models: the multi-output cell's shapes, from the lesson's loader thro
 }
 
 TEST_CASE("models: named_parameters are Python's state_dict keys, in the same order", "[python][models]") {
-  for (const auto& test_case : test::reference_manifest()["cases"]) {
+  for (const auto& test_case : windowed_cases()) {
     INFO(test_case["case"].get<std::string>());
     auto model = make_model(config_of(test_case, false));
     std::vector<std::string> keys;
     for (const auto& item : model.module->named_parameters()) keys.push_back(item.key());
     CHECK(keys == test_case["parameters"].get<std::vector<std::string>>());
     std::vector<std::string> saved;
-    for (const auto& [key, tensor] : test::reference_file(test_case, "state_dict")) saved.push_back(key);
+    for (const auto& [key, tensor] : case_tensors(test_case, "state_dict")) saved.push_back(key);
     std::sort(keys.begin(), keys.end());
     CHECK(keys == saved);
   }
 }
 
 TEST_CASE("models: identity init is the notebook's weight_hh_l0 = eye(n_hidden)", "[python][models]") {
-  for (const auto& test_case : test::reference_manifest()["cases"]) {
+  for (const auto& test_case : windowed_cases()) {
     if (!test_case["identity_init"].get<bool>()) continue;
     INFO(test_case["case"].get<std::string>());
     auto model = make_model(config_of(test_case, true));
-    const auto python = test::reference_file(test_case, "state_dict").at("rnn.weight_hh_l0");
+    const auto python = case_tensors(test_case, "state_dict").at("rnn.weight_hh_l0");
     const auto diff = test::max_abs_diff(model.module->named_parameters()["rnn.weight_hh_l0"], python);
     CHECK(test::report("identity weight_hh_l0", test_case["case"].get<std::string>(), diff) == 0.0);
   }
 }
 
 TEST_CASE("models: forward pass from Python's weights equals Python's output", "[python][models][parity]") {
-  for (const auto& test_case : test::reference_manifest()["cases"]) {
+  for (const auto& test_case : windowed_cases()) {
     const auto name = test_case["case"].get<std::string>();
     INFO(name);
     auto model = python_initialised(test_case);
-    const auto ref = test::reference_file(test_case, "forward");
+    const auto ref = case_tensors(test_case, "forward");
     const auto out = model.forward(ref.at("xs"));
     CHECK(test::report("forward", name, test::max_abs_diff(out, ref.at("out"))) <= test::kParityTolerance);
   }
 }
 
 TEST_CASE("models: one Adam step from Python's weights: loss, gradients, weights", "[python][models][parity]") {
-  for (const auto& test_case : test::reference_manifest()["cases"]) {
+  for (const auto& test_case : windowed_cases()) {
     const auto name = test_case["case"].get<std::string>();
     INFO(name);
     auto model = python_initialised(test_case);
-    const auto ref = test::reference_file(test_case, "forward");
-    const auto grads = test::reference_file(test_case, "grad");
-    const auto updated = test::reference_file(test_case, "updated");
+    const auto ref = case_tensors(test_case, "forward");
+    const auto grads = case_tensors(test_case, "grad");
+    const auto updated = case_tensors(test_case, "updated");
 
     Adam opt(model.module->parameters(), torch::optim::AdamOptions(test_case["lr"].get<double>()));
     auto out = model.forward(ref.at("xs"));
@@ -151,8 +173,8 @@ TEST_CASE("models: one Adam step from Python's weights: loss, gradients, weights
 }
 
 TEST_CASE("models: lesson6.py's loader draws the C++ loader's batches for the same seed", "[python][loader]") {
-  const auto& spec = test::reference_manifest()["loader"];
-  const auto ref = read_tensor_dict(test::reference_dir() / spec["file"].get<std::string>());
+  const auto& spec = reference()["loader"];
+  const auto ref = test::reference_tensors("models", spec["file"].get<std::string>());
   const int64_t n = spec["rows"].get<int64_t>();
   Windows w{torch::arange(n * 3, torch::kInt64).view({n, 3}), torch::arange(n, torch::kInt64)};
   auto md = from_arrays(torch::tensor(spec["val_idxs"].get<std::vector<int64_t>>(), torch::kInt64), w,

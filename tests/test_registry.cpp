@@ -52,6 +52,9 @@ TORCH_MODULE(ToyModel);
 // A registration for the length of a test, so no other test sees it, whatever the order.
 template <void (*Unregister)(std::string_view)>
 struct Registered {
+  // A constructor of its own: C++20 no longer counts a class with deleted constructors as an
+  // aggregate, so `Registered<...> r{"name"}` would not compile on the pip path's LibTorch 2.x.
+  explicit Registered(std::string name_) : name(std::move(name_)) {}
   std::string name;
   Registered(const Registered&) = delete;
   Registered& operator=(const Registered&) = delete;

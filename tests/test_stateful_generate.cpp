@@ -1,6 +1,7 @@
 // The notebook's get_next / get_next_n for the stateful models (train/generate/stateful_generate.h):
 // the texts of the Python twin (notebooks-ref/lesson6_stateful.py, written by
-// export_generate_reference.py during the run) from the same weights, greedy and sampled under
+// export_generate_reference.py, part "generate" of notebooks-ref/export.py) from the same weights,
+// for every stateful model of the registry, greedy and sampled under
 // the same seeds; and what the notebook leaves open: <unk> and <pad> never drawn, the prompt
 // lower-cased, characters outside the vocabulary refused, the caller's state left as it was.
 #include <catch2/catch.hpp>
@@ -46,20 +47,13 @@ LessonModel small_model(const std::string& name, int64_t n_hidden = 32) {
   return make_model(config);
 }
 
-const std::vector<std::string> kModels = {"char-seq-stateful-rnn", "char-seq-stateful-rnn2", "char-seq-stateful-gru",
-                                          "char-seq-stateful-lstm"};
-
-std::filesystem::path generate_dir() {
-  test::require_torch_python();
-  std::filesystem::path root = CHARNN_BINARY_DIR "/reference";
-  if (const char* env = std::getenv("CHARNN_REFERENCE_DIR"); env && *env) root = env;
-  const auto dir = root / "generate";
-  if (!std::filesystem::exists(dir / "generate.json")) {
-    FAIL(fmt::format("{}/generate.json is missing: run `ctest -R python_generate_reference` (or {} "
-                     "notebooks-ref/export_generate_reference.py --out {}) first",
-                     dir.string(), test::torch_python(), dir.string()));
+// The registry's stateful models, in its order.
+std::vector<std::string> stateful_models() {
+  std::vector<std::string> names;
+  for (const auto& spec : model_registry()) {
+    if (spec.is_stateful()) names.emplace_back(spec.name);
   }
-  return dir;
+  return names;
 }
 
 // Where two texts part, for a failure message that shows it.
@@ -73,11 +67,11 @@ std::string first_difference(const std::string& a, const std::string& b) {
 
 TEST_CASE("stateful get_next_n: the Python twin's texts from the same weights, greedy and sampled",
           "[python][generate][stateful]") {
-  const auto dir = generate_dir();
-  const auto manifest = json::parse(std::ifstream(dir / "generate.json"));
+  const auto& manifest = test::reference_json("generate", "generate.json");
   const auto TEXT = field_of(manifest["itos"].get<std::vector<std::string>>());
   const auto prompt = decode_utf8(manifest["prompt"].get<std::string>(), "prompt");
-  for (const auto& c : manifest["cases"]) {
+  for (const auto& name : stateful_models()) {
+    const auto c = test::cases_of(test::kGenerateCases, name).at(0);
     ModelConfig config;
     config.model = c["case"].get<std::string>();
     config.vocab_size = TEXT.vocab.size();
@@ -86,7 +80,7 @@ TEST_CASE("stateful get_next_n: the Python twin's texts from the same weights, g
     if (c.contains("nl")) config.nl = c["nl"].get<int64_t>();
     if (c.contains("dropout")) config.dropout = c["dropout"].get<double>();
     auto model = make_model(config);
-    load_state_dict(*model.module, dir / c["state_dict"].get<std::string>());
+    load_state_dict(*model.module, test::reference_file("generate", c["state_dict"].get<std::string>()));
     for (const auto& run : c["texts"]) {
       SampleOptions options;
       options.n = manifest["n"].get<int64_t>();
@@ -103,7 +97,7 @@ TEST_CASE("stateful get_next_n: the Python twin's texts from the same weights, g
 
 TEST_CASE("stateful get_next_n: <unk> and <pad> are never drawn, however likely", "[generate][stateful]") {
   const auto TEXT = field_of(notebook_itos());
-  for (const auto& name : kModels) {
+  for (const auto& name : stateful_models()) {
     INFO(name);
     auto model = small_model(name);
     auto& l_out = *model.module->named_modules()["l_out"];
@@ -155,7 +149,7 @@ TEST_CASE("stateful get_next_n: the prompt is lower-cased; characters outside th
 
 TEST_CASE("stateful get_next_n: the caller's state and mode are left as they were", "[generate][stateful]") {
   const auto TEXT = field_of(notebook_itos());
-  for (const auto& name : kModels) {
+  for (const auto& name : stateful_models()) {
     INFO(name);
     auto model = small_model(name);
     model.module->train();

@@ -26,9 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kClasses = {"CharSeqStatefulRnn", "CharSeqStatefulRnn2", "CharSeqStatefulGRU",
-                                           "CharSeqStatefulLSTM"};
-
 // One model seen both ways: as a module (parameters, train/eval) and through the interface
 // the trainer and generation use.
 struct Stateful {
@@ -46,48 +43,83 @@ struct Sizes {
   double dropout = 0.5;
 };
 
-Stateful make_stateful(const std::string& cls, const Sizes& s) {
-  if (cls == "CharSeqStatefulRnn") return hold(CharSeqStatefulRnn(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
-  if (cls == "CharSeqStatefulRnn2") return hold(CharSeqStatefulRnn2(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
-  if (cls == "CharSeqStatefulGRU") return hold(CharSeqStatefulGRU(s.vocab_size, s.n_fac, s.bs, s.n_hidden));
-  if (cls == "CharSeqStatefulLSTM") {
-    return hold(CharSeqStatefulLSTM(s.vocab_size, s.n_fac, s.bs, s.nl, s.n_hidden, s.dropout));
+// How each stateful model of the registry is built without the registry: at given sizes, and
+// as the notebook builds it (its own n_hidden, for bs 512). The registry test below holds the
+// registry's make_model to these. A registered stateful model without an entry fails by name,
+// so a new one cannot pass these tests by being left out of them.
+struct Direct {
+  std::string notebook_class;
+  std::function<Stateful(const Sizes&)> make;
+  std::function<Stateful()> notebook;
+};
+
+const std::map<std::string, Direct, std::less<>>& direct_table() {
+  static const std::map<std::string, Direct, std::less<>> table = {
+      {"char-seq-stateful-rnn",
+       {"CharSeqStatefulRnn",
+        [](const Sizes& s) { return hold(CharSeqStatefulRnn(s.vocab_size, s.n_fac, s.bs, s.n_hidden)); },
+        [] { return hold(CharSeqStatefulRnn(56, 42, 512)); }}},
+      {"char-seq-stateful-rnn2",
+       {"CharSeqStatefulRnn2",
+        [](const Sizes& s) { return hold(CharSeqStatefulRnn2(s.vocab_size, s.n_fac, s.bs, s.n_hidden)); },
+        [] { return hold(CharSeqStatefulRnn2(56, 42, 512)); }}},
+      {"char-seq-stateful-gru",
+       {"CharSeqStatefulGRU",
+        [](const Sizes& s) { return hold(CharSeqStatefulGRU(s.vocab_size, s.n_fac, s.bs, s.n_hidden)); },
+        [] { return hold(CharSeqStatefulGRU(56, 42, 512)); }}},
+      {"char-seq-stateful-lstm",
+       {"CharSeqStatefulLSTM",
+        [](const Sizes& s) {
+          return hold(CharSeqStatefulLSTM(s.vocab_size, s.n_fac, s.bs, s.nl, s.n_hidden, s.dropout));
+        },
+        [] { return hold(CharSeqStatefulLSTM(56, 42, 512, 2)); }}},
+  };
+  return table;
+}
+
+const Direct& direct(std::string_view name) {
+  const auto it = direct_table().find(name);
+  if (it == direct_table().end()) {
+    FAIL(fmt::format("{} is a registered stateful model without an entry in direct_table() of "
+                     "tests/test_stateful_models.cpp: add how the notebook builds it",
+                     name));
   }
-  FAIL("no stateful model " << cls);
-  return {};
+  return it->second;
 }
 
-// As the notebook builds them: its own n_hidden (the constructors' defaults), for bs 512.
-Stateful notebook_model(const std::string& cls) {
-  if (cls == "CharSeqStatefulRnn") return hold(CharSeqStatefulRnn(56, 42, 512));
-  if (cls == "CharSeqStatefulRnn2") return hold(CharSeqStatefulRnn2(56, 42, 512));
-  if (cls == "CharSeqStatefulGRU") return hold(CharSeqStatefulGRU(56, 42, 512));
-  if (cls == "CharSeqStatefulLSTM") return hold(CharSeqStatefulLSTM(56, 42, 512, 2));
-  FAIL("no stateful model " << cls);
-  return {};
-}
-
-// $CHARNN_REFERENCE_DIR/stateful, else where the python_reference fixture writes.
-std::filesystem::path stateful_dir() {
-  test::require_torch_python();
-  std::filesystem::path root = CHARNN_BINARY_DIR "/reference";
-  if (const char* env = std::getenv("CHARNN_REFERENCE_DIR"); env && *env) root = env;
-  const auto dir = root / "stateful";
-  if (!std::filesystem::exists(dir / "stateful.json")) {
-    FAIL(fmt::format("{}/stateful.json is missing: run `ctest -R python_stateful_reference` (or {} "
-                     "notebooks-ref/export_stateful_reference.py --out {}) first",
-                     dir.string(), test::torch_python(), dir.string()));
+// The registry's stateful models, in its order.
+std::vector<const ModelSpec*> stateful_specs() {
+  std::vector<const ModelSpec*> specs;
+  for (const auto& spec : model_registry()) {
+    if (spec.is_stateful()) specs.push_back(&spec);
   }
-  return dir;
+  return specs;
 }
 
-const json& manifest() {
-  static const json m = json::parse(std::ifstream(stateful_dir() / "stateful.json"));
-  return m;
-}
+const json& manifest() { return test::reference_json("stateful", "stateful.json"); }
 
 std::map<std::string, at::Tensor> reference(const json& entry) {
-  return read_tensor_dict(stateful_dir() / entry["file"].get<std::string>());
+  return test::reference_tensors("stateful", entry["file"].get<std::string>());
+}
+
+// The exported case of each registered stateful model (fails naming a model the export lacks).
+std::vector<json> stateful_cases() {
+  std::vector<json> cases;
+  for (const auto* spec : stateful_specs()) {
+    for (auto& c : test::cases_of(test::kStatefulCases, spec->name)) cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+// What the exporter computed at the notebook's sizes for one class.
+const json& notebook_shapes(const std::string& cls) {
+  const auto& models = manifest()["shapes"]["models"];
+  if (!models.contains(cls)) {
+    FAIL(fmt::format("stateful/stateful.json has no shapes for {}: notebooks-ref/export_stateful_reference.py "
+                     "must build every stateful model",
+                     cls));
+  }
+  return models[cls];
 }
 
 // The C++ model holding exactly the weights the Python model started from.
@@ -96,8 +128,8 @@ Stateful python_initialised_stateful(const json& c) {
           c["n_hidden"].get<int64_t>()};
   if (c.contains("nl")) s.nl = c["nl"].get<int64_t>();
   if (c.contains("dropout")) s.dropout = c["dropout"].get<double>();
-  auto m = make_stateful(c["class"].get<std::string>(), s);
-  load_state_dict(*m.module, stateful_dir() / c["files"]["state_dict"].get<std::string>());
+  auto m = direct(c["case"].get<std::string>()).make(s);
+  load_state_dict(*m.module, test::reference_file("stateful", c["files"]["state_dict"].get<std::string>()));
   return m;
 }
 
@@ -122,10 +154,10 @@ double state_diff(const StatefulModel& m, const std::map<std::string, at::Tensor
 TEST_CASE("models: stateful models' output and state shapes at the notebook's sizes", "[python][models][stateful]") {
   const auto& shapes = manifest()["shapes"];
   const int64_t bs = shapes["bs"].get<int64_t>(), bptt = shapes["bptt"].get<int64_t>();
-  for (const auto& cls : kClasses) {
-    INFO(cls);
-    const auto& expected = shapes["models"][cls];
-    auto m = notebook_model(cls);
+  for (const auto* spec : stateful_specs()) {
+    INFO(spec->name);
+    const auto& expected = notebook_shapes(std::string(spec->notebook_class));
+    auto m = direct(spec->name).notebook();
     m.module->eval();
     torch::NoGradGuard no_grad;
     const auto out = m.model->forward(torch::randint(0, 56, {bptt, bs}, torch::kInt64));
@@ -141,7 +173,7 @@ TEST_CASE("models: stateful models' output and state shapes at the notebook's si
 
 TEST_CASE("models: stateful models' parameters are Python's state_dict keys, and the state is not one of them",
           "[python][models][stateful]") {
-  for (const auto& c : manifest()["cases"]) {
+  for (const auto& c : stateful_cases()) {
     INFO(c["case"].get<std::string>());
     auto m = python_initialised_stateful(c);
     std::vector<std::string> keys, buffers, saved;
@@ -150,7 +182,7 @@ TEST_CASE("models: stateful models' parameters are Python's state_dict keys, and
     CHECK(keys == c["parameters"].get<std::vector<std::string>>());
     CHECK(buffers == c["buffers"].get<std::vector<std::string>>());
     CHECK(buffers.empty());
-    for (const auto& [key, tensor] : read_tensor_dict(stateful_dir() / c["files"]["state_dict"].get<std::string>())) {
+    for (const auto& [key, tensor] : test::reference_tensors("stateful", c["files"]["state_dict"].get<std::string>())) {
       saved.push_back(key);
     }
     std::sort(keys.begin(), keys.end());
@@ -160,7 +192,7 @@ TEST_CASE("models: stateful models' parameters are Python's state_dict keys, and
 
 TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-size change and get_next windows",
           "[python][models][stateful][parity]") {
-  for (const auto& c : manifest()["cases"]) {
+  for (const auto& c : stateful_cases()) {
     const auto name = c["case"].get<std::string>();
     INFO(name);
     auto m = python_initialised_stateful(c);
@@ -213,10 +245,10 @@ TEST_CASE("models: stateful models replay Python's batches, Adam steps, batch-si
 }
 
 TEST_CASE("models: a stateful model's backward stops at the state the last batch left", "[models][stateful]") {
-  for (const auto& cls : kClasses) {
-    INFO(cls);
+  for (const auto* spec : stateful_specs()) {
+    INFO(spec->name);
     torch::manual_seed(1);
-    auto m = make_stateful(cls, {10, 4, 3, 5});
+    auto m = direct(spec->name).make({10, 4, 3, 5});
     // Token 1 appears only in the first batch: if the state still led back into that batch,
     // the second batch's loss would have a gradient on e.weight[1].
     const auto first = torch::full({4, 3}, 1, torch::kInt64);
@@ -236,10 +268,10 @@ TEST_CASE("models: a stateful model's backward stops at the state the last batch
 
 TEST_CASE("models: a stateful model carries its state, restarts it for a new batch size, and restores a saved one",
           "[models][stateful]") {
-  for (const auto& cls : kClasses) {
-    INFO(cls);
+  for (const auto* spec : stateful_specs()) {
+    INFO(spec->name);
     torch::manual_seed(2);
-    auto m = make_stateful(cls, {10, 4, 3, 5});
+    auto m = direct(spec->name).make({10, 4, 3, 5});
     m.module->eval();  // no dropout: equal inputs and states give equal outputs
     torch::NoGradGuard no_grad;
     const auto a = torch::randint(0, 10, {4, 3}, torch::kInt64), b = torch::randint(0, 10, {6, 3}, torch::kInt64);
@@ -281,9 +313,10 @@ TEST_CASE("models: CharSeqStatefulLSTM's dropout is active in train mode only", 
 }
 
 TEST_CASE("models: stateful models reject a bad state with one error naming the model", "[models][stateful]") {
-  for (const auto& cls : kClasses) {
-    INFO(cls);
-    auto m = make_stateful(cls, {10, 4, 3, 5});
+  for (const auto* spec : stateful_specs()) {
+    INFO(spec->name);
+    const std::string cls(spec->notebook_class);
+    auto m = direct(spec->name).make({10, 4, 3, 5});
 
     const auto before = m.model->state();
     auto wrong = before;
@@ -303,23 +336,22 @@ TEST_CASE("registry: the stateful models by their CLI names are the notebook's c
           "[python][models][stateful][registry]") {
   const auto& shapes = manifest()["shapes"];
   const int64_t bs = shapes["bs"].get<int64_t>(), bptt = shapes["bptt"].get<int64_t>();
-  const std::vector<std::string> names = {"char-seq-stateful-rnn", "char-seq-stateful-rnn2", "char-seq-stateful-gru",
-                                          "char-seq-stateful-lstm"};
-  for (size_t i = 0; i < names.size(); ++i) {
-    INFO(names[i]);
-    const auto& spec = find_model(names[i]);
-    CHECK(spec.notebook_class == kClasses[i]);
+  for (const auto* stateful : stateful_specs()) {
+    const auto& spec = *stateful;
+    INFO(spec.name);
+    const auto& table = direct(spec.name);
+    CHECK(spec.notebook_class == table.notebook_class);
     CHECK(spec.layout == Layout::LanguageModel);
     CHECK(spec.loss == LossKind::Nll);
     CHECK_FALSE(spec.has_identity_init);
     ModelConfig config;
-    config.model = names[i];
+    config.model = std::string(spec.name);
     config.vocab_size = 56;
     config.n_hidden = spec.lesson_n_hidden;
     auto built = make_model(config);
     REQUIRE(built.stateful);
     CHECK_FALSE(built.window_recurrence);
-    auto direct = notebook_model(kClasses[i]);
+    auto direct = table.notebook();
     std::vector<std::pair<std::string, std::vector<int64_t>>> ours, theirs;
     for (const auto& p : built.module->named_parameters()) ours.emplace_back(p.key(), p.value().sizes().vec());
     for (const auto& p : direct.module->named_parameters()) theirs.emplace_back(p.key(), p.value().sizes().vec());
@@ -332,8 +364,9 @@ TEST_CASE("registry: the stateful models by their CLI names are the notebook's c
     torch::NoGradGuard no_grad;
     const auto cs = torch::randint(0, 56, {bptt, bs}, torch::kInt64);
     const auto out = built.forward(cs);
-    CHECK(out.sizes().vec() == test::shape_of(shapes["models"][kClasses[i]]["output"]));
-    CHECK(state_shapes(*built.stateful) == shapes["models"][kClasses[i]]["state"].get<std::vector<std::vector<int64_t>>>());
+    const auto& expected = notebook_shapes(table.notebook_class);
+    CHECK(out.sizes().vec() == test::shape_of(expected["output"]));
+    CHECK(state_shapes(*built.stateful) == expected["state"].get<std::vector<std::vector<int64_t>>>());
     const auto y = torch::randint(0, 56, {bptt * bs}, torch::kInt64);
     CHECK(lesson_loss(spec.loss, out, y).item<double>() == torch::nll_loss(out, y).item<double>());
   }

@@ -1,6 +1,7 @@
 // Training-trajectory parity: from the same initial weights, batch order and learning
 // rate, the C++ fit reproduces every per-batch loss and epoch row of the Python reference
-// (notebooks-ref/trajectory.py, run by the python_trajectory fixture).
+// (notebooks-ref/trajectory.py, part "trajectory" of notebooks-ref/export.py), for every run the
+// export holds of every windowed model of the registry.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "train/families/windows.h"
 #include "train/fit.h"
 #include "common/threads.h"
+#include "reference.h"
 #include "support.h"
 #include "data/lesson_data.h"
 
@@ -28,11 +30,7 @@ struct RecordLosses : FitObserver {
 double relative(double ours, double theirs) { return std::abs(ours - theirs) / std::max(std::abs(theirs), 1e-12); }
 
 void check_trajectory(const std::string& name) {
-  const auto dir = std::filesystem::path(CHARNN_BINARY_DIR) / "reference" / "trajectory" / name;
-  std::ifstream in(dir / "trajectory.json");
-  REQUIRE_FALSE(test::torch_python().empty());
-  REQUIRE(in.good());
-  const auto ref = nlohmann::json::parse(in);
+  const auto& ref = test::reference_json("trajectory", name + "/trajectory.json");
 
   const auto corpus = truncate_corpus(load_corpus(test::nietzsche_path()), ref.at("chars").get<int64_t>());
   ModelConfig config;
@@ -43,7 +41,7 @@ void check_trajectory(const std::string& name) {
   const int64_t cs = default_window(spec.layout);
   auto md = lesson_data(corpus, spec.layout, cs, 512, ref.at("seed").get<uint64_t>());
   auto model = make_model(config);
-  load_state_dict(*model.module, dir / "init.pt");
+  load_state_dict(*model.module, test::reference_file("trajectory", name + "/init.pt"));
   auto opt = find_optimizer("adam").make(model.module->parameters(), ref.at("lr").get<double>(), 0.0);
   auto data = windowed_training(std::move(md), spec.loss, 1);
   auto lr = LearningRate::constant(ref.at("lr").get<double>());
@@ -73,8 +71,11 @@ void check_trajectory(const std::string& name) {
 }  // namespace
 
 TEST_CASE("trajectory parity with the Python reference", "[python][trajectory]") {
-  for (const char* name : {"char3-model", "char-loop-model", "char-loop-concat-model", "char-rnn", "char-seq-rnn",
-                           "char-seq-rnn-identity"}) {
-    SECTION(name) { check_trajectory(name); }
+  for (const auto& spec : model_registry()) {
+    if (spec.is_stateful()) continue;  // test_lm_trajectory.cpp
+    for (const auto& run : test::cases_of(test::kTrajectoryRuns, spec.name)) {
+      const auto name = run.at("case").get<std::string>();
+      SECTION(name) { check_trajectory(name); }
+    }
   }
 }

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli_case.h"
+#include "models/registry.h"
 #include "train/io/checkpoint.h"
 #include "train/run/session.h"
 
@@ -24,6 +26,43 @@ fs::path stateful_corpus(const fs::path& dir) {
   return path;
 }
 
+// Python's state_dict keys of each registered stateful model, sorted as read_tensor_dict's map
+// holds them. A stateful model without an entry fails by name, so whoever registers one gives them.
+const std::map<std::string, std::vector<std::string>, std::less<>>& expected_keys() {
+  static const std::map<std::string, std::vector<std::string>, std::less<>> table = {
+      {"char-seq-stateful-rnn",
+       {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0", "rnn.weight_hh_l0",
+        "rnn.weight_ih_l0"}},
+      {"char-seq-stateful-rnn2",
+       {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh", "rnn.bias_ih", "rnn.weight_hh", "rnn.weight_ih"}},
+      {"char-seq-stateful-gru",
+       {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0", "rnn.weight_hh_l0",
+        "rnn.weight_ih_l0"}},
+      {"char-seq-stateful-lstm",
+       {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh_l0", "rnn.bias_hh_l1", "rnn.bias_ih_l0",
+        "rnn.bias_ih_l1", "rnn.weight_hh_l0", "rnn.weight_hh_l1", "rnn.weight_ih_l0", "rnn.weight_ih_l1"}},
+  };
+  return table;
+}
+
+const std::vector<std::string>& expected_keys_of(const std::string& model) {
+  const auto it = expected_keys().find(model);
+  if (it == expected_keys().end()) {
+    FAIL(fmt::format("{} is a registered stateful model without an entry in expected_keys() of "
+                     "tests/cli/test_stateful_train.cpp: give its state_dict keys",
+                     model));
+  }
+  return it->second;
+}
+
+std::vector<std::string> stateful_models() {
+  std::vector<std::string> names;
+  for (const auto& spec : model_registry()) {
+    if (spec.is_stateful()) names.emplace_back(spec.name);
+  }
+  return names;
+}
+
 std::vector<std::string> keys(const fs::path& file) {
   std::vector<std::string> out;
   for (const auto& [key, tensor] : read_tensor_dict(file)) out.push_back(key);
@@ -33,30 +72,16 @@ std::vector<std::string> keys(const fs::path& file) {
 }  // namespace
 
 TEST_CASE("stateful: each model trains from the CLI and saves Python's state_dict keys", "[cli][stateful]") {
-  struct Case {
-    const char* model;
-    std::vector<std::string> keys;  // sorted, as read_tensor_dict's map holds them
-  };
-  const auto c = GENERATE(
-      Case{"char-seq-stateful-rnn",
-           {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0", "rnn.weight_hh_l0",
-            "rnn.weight_ih_l0"}},
-      Case{"char-seq-stateful-rnn2",
-           {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh", "rnn.bias_ih", "rnn.weight_hh", "rnn.weight_ih"}},
-      Case{"char-seq-stateful-gru",
-           {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0", "rnn.weight_hh_l0",
-            "rnn.weight_ih_l0"}},
-      Case{"char-seq-stateful-lstm",
-           {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh_l0", "rnn.bias_hh_l1", "rnn.bias_ih_l0",
-            "rnn.bias_ih_l1", "rnn.weight_hh_l0", "rnn.weight_hh_l1", "rnn.weight_ih_l0", "rnn.weight_ih_l1"}});
-  const auto dir = fresh_dir(std::string("stateful-") + c.model);
+  const auto model = GENERATE(from_range(stateful_models()));
+  const auto& want_keys = expected_keys_of(model);
+  const auto dir = fresh_dir("stateful-" + model);
   const auto out = dir / "run";
   const auto r = run_cli(
-      train_args(stateful_corpus(dir), out, {"--model", c.model, "--n-hidden", "32", "--fit", "1@3e-3"}), dir, "train");
+      train_args(stateful_corpus(dir), out, {"--model", model, "--n-hidden", "32", "--fit", "1@3e-3"}), dir, "train");
   expect_success(r);
   INFO(r.out);
   CHECK_THAT(r.out, Catch::Matchers::StartsWith("[ 0. "));
-  CHECK(keys(out / "model.pt") == c.keys);
+  CHECK(keys(out / "model.pt") == want_keys);
   std::ifstream in(out / "config.json");
   const auto config = nlohmann::json::parse(in);
   CHECK(config.at("bs") == 64);
