@@ -161,7 +161,10 @@ int run_train(TrainArgs a) {
   options.in_fit = &g_in_fit;
   if (a.resume.empty()) resolve_fresh_run(a);
   const auto parallel = parallel_options(a.parallel);
-  if (parallel.world == 1) return report_end(train_in_run_directory(a, options), options.out, g_stop_signal.load());
+  if (parallel.world == 1) {
+    const auto result = train_in_run_directory(a, options);
+    return report_end(result, options.out, g_stop_signal.load());  // the signal is read once the run has ended
+  }
   // One of several processes: rank 0 writes the run directory; the others train beside it in
   // a private one, from the files rank 0 sends them when the run resumes.
   if (!options.device.is_cpu()) {
