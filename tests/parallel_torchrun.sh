@@ -20,6 +20,9 @@ mkdir -p "$work"
 run=(train --no-progress --text "$text" --max-chars 30000 --model char-rnn --n-hidden 32 --bs 64 --seed 2
      --fit 1@3e-3 --plain)
 "$charnn" "${run[@]}" --shards 2 --out "$work/single" >"$work/single.log" 2>&1
+# Each worker multiplies on one OpenBLAS thread, as each shard of the one process does: the same
+# kernels (with more threads, OpenBLAS's kernels for some CPUs sum in another order).
+export OPENBLAS_NUM_THREADS=1
 # The underscore spellings both torch 1.13 and 2.x take; --redirects/--tee because 1.13's launcher
 # fails on Python 3.11 without them (its Std.from_str of their default).
 "$torchrun" --standalone --nproc_per_node 2 --no_python --redirects 1 --tee 1 "$charnn" "${run[@]}" --shards 1 --out "$work/ranks" \

@@ -33,6 +33,9 @@ mkdir -p "$work"
 run=(train --no-progress --text "$text" --max-chars 30000 --model char-rnn --n-hidden 32 --bs 64 --seed 2
      --fit 1@3e-3 --plain)
 "$charnn" "${run[@]}" --shards 2 --out "$work/single" >"$work/single.log" 2>&1
+# Each rank multiplies on one OpenBLAS thread, as each shard of the one process does: the same
+# kernels (with more threads, OpenBLAS's kernels for some CPUs sum in another order).
+export OPENBLAS_NUM_THREADS=1
 echo "host $net.1: rank 0, host $net.2: rank 1, over $veth0 <-> $veth1"
 ip netns exec "$ns0" env RANK=0 WORLD_SIZE=2 MASTER_ADDR="$net.1" MASTER_PORT=29500 \
   "$charnn" "${run[@]}" --shards 1 --bind "$net.1" --dist-timeout 60 --out "$work/ranks" >"$work/rank0.log" 2>&1 &

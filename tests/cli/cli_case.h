@@ -2,11 +2,13 @@
 // What the bad-input and resume tests share: the one-error-line check and small runs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "cli_process.h"
+#include "train/io/checkpoint.h"
 
 namespace charnn::test {
 
@@ -33,6 +35,15 @@ inline void expect_success(const CliResult& r) {
 
 // CHARNN_TEST_HOLD (common/test_hold.h): the run stops at the point and waits for a signal, so a
 // test interrupts it where it says, however fast or busy the machine.
+// The largest difference between two runs' model.pt weights, over every tensor.
+inline double worst_weight_difference(const std::filesystem::path& run_a, const std::filesystem::path& run_b) {
+  const auto x = read_tensor_dict(run_a / "model.pt"), y = read_tensor_dict(run_b / "model.pt");
+  REQUIRE(x.size() == y.size());
+  double worst = 0;
+  for (const auto& [key, tensor] : x) worst = std::max(worst, (tensor - y.at(key)).abs().max().item<double>());
+  return worst;
+}
+
 inline std::vector<std::string> hold_at(const std::string& point) { return {"CHARNN_TEST_HOLD=" + point}; }
 
 // Waits until the process holds at `point` ("step:40", "save:2", "start"); fails the test,
