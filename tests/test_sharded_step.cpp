@@ -23,6 +23,7 @@
 #include "train/sharded_step.h"
 #include "common/threads.h"
 #include "data/lesson_data.h"
+#include "model_table.h"
 
 using namespace charnn;
 
@@ -62,10 +63,10 @@ struct Sharding {
   bool from_identity = false;  // also checked from identity init, as the notebook trains it
 };
 
-const std::map<std::string, Sharding, std::less<>>& sharding_table() {
+const test::ModelTable<Sharding>& sharding_table() {
   // The stateful models' state runs through all bs columns of a batch: their family trains
   // with the plain step (train/families/language_model.cpp).
-  static const std::map<std::string, Sharding, std::less<>> table = {
+  static const test::ModelTable<Sharding> table = {
       {"char3-model", {true}},
       {"char-loop-model", {true}},
       {"char-loop-concat-model", {true}},
@@ -80,13 +81,8 @@ const std::map<std::string, Sharding, std::less<>>& sharding_table() {
 }
 
 const Sharding& sharding_of(std::string_view name) {
-  const auto it = sharding_table().find(name);
-  if (it == sharding_table().end()) {
-    FAIL(fmt::format("{} is registered but has no entry in sharding_table() of tests/test_sharded_step.cpp: say "
-                     "whether its batches shard",
-                     name));
-  }
-  return it->second;
+  return test::model_entry(sharding_table(), name, "sharding_table() of tests/test_sharded_step.cpp",
+                           "say whether its batches shard");
 }
 
 }  // namespace

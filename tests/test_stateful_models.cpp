@@ -19,6 +19,7 @@
 #include "train/io/config_file.h"
 #include "train/loss.h"
 #include "common/threads.h"
+#include "model_table.h"
 
 using namespace charnn;
 using Catch::Matchers::Contains;
@@ -53,8 +54,8 @@ struct Direct {
   std::function<Stateful()> notebook;
 };
 
-const std::map<std::string, Direct, std::less<>>& direct_table() {
-  static const std::map<std::string, Direct, std::less<>> table = {
+const test::ModelTable<Direct>& direct_table() {
+  static const test::ModelTable<Direct> table = {
       {"char-seq-stateful-rnn",
        {"CharSeqStatefulRnn",
         [](const Sizes& s) { return hold(CharSeqStatefulRnn(s.vocab_size, s.n_fac, s.bs, s.n_hidden)); },
@@ -78,13 +79,8 @@ const std::map<std::string, Direct, std::less<>>& direct_table() {
 }
 
 const Direct& direct(std::string_view name) {
-  const auto it = direct_table().find(name);
-  if (it == direct_table().end()) {
-    FAIL(fmt::format("{} is a registered stateful model without an entry in direct_table() of "
-                     "tests/test_stateful_models.cpp: add how the notebook builds it",
-                     name));
-  }
-  return it->second;
+  return test::model_entry(direct_table(), name, "direct_table() of tests/test_stateful_models.cpp",
+                           "add how the notebook builds it");
 }
 
 // The registry's stateful models, in its order.

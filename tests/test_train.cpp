@@ -15,6 +15,7 @@
 #include "train/sharded_step.h"
 #include "support.h"
 #include "data/lesson_data.h"
+#include "model_table.h"
 
 using namespace charnn;
 
@@ -109,8 +110,8 @@ struct SmokeRuns {
 };
 
 // A registered model without an entry fails the smoke test, so whoever adds one gives its numbers.
-const std::map<std::string, SmokeRuns, std::less<>>& smoke_table() {
-  static const std::map<std::string, SmokeRuns, std::less<>> table = {
+const test::ModelTable<SmokeRuns>& smoke_table() {
+  static const test::ModelTable<SmokeRuns> table = {
       {"char3-model", {{1e-2, 2, 2.6, 4.0, false}, {}}},
       {"char-loop-model", {{1e-2, 1, 2.6, 4.0}, {}}},
       {"char-loop-concat-model", {{1e-3, 1, 2.6, 4.0}, {}}},
@@ -125,13 +126,8 @@ const std::map<std::string, SmokeRuns, std::less<>>& smoke_table() {
 }
 
 const SmokeRuns& smoke_runs(const ModelSpec& spec) {
-  const auto it = smoke_table().find(spec.name);
-  if (it == smoke_table().end()) {
-    FAIL(fmt::format("{} is registered but has no entry in smoke_table() of tests/test_train.cpp: give the rate, "
-                     "epochs and loss bound of its smoke run",
-                     spec.name));
-  }
-  return it->second;
+  return test::model_entry(smoke_table(), spec.name, "smoke_table() of tests/test_train.cpp",
+                           "give the rate, epochs and loss bound of its smoke run");
 }
 
 void smoke_run(const Corpus& corpus, const ModelSpec& spec, const Smoke& s, bool identity) {

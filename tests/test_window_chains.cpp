@@ -24,6 +24,7 @@
 #include "train/generate/row_kernels.h"
 #include "train/generate/window_chains.h"
 #include "data/lesson_data.h"
+#include "model_table.h"
 
 using namespace charnn;
 
@@ -57,9 +58,9 @@ struct Generation {
   bool chains_from_identity = false;  // also checked from identity init, as the notebook trains it
 };
 
-const std::map<std::string, Generation, std::less<>>& generation_table() {
+const test::ModelTable<Generation>& generation_table() {
   // The stateful models carry their state instead: test_stateful_generate.cpp.
-  static const std::map<std::string, Generation, std::less<>> table = {
+  static const test::ModelTable<Generation> table = {
       {"char3-model", {true}},
       {"char-loop-model", {true}},
       {"char-loop-concat-model", {true}},
@@ -74,13 +75,8 @@ const std::map<std::string, Generation, std::less<>>& generation_table() {
 }
 
 const Generation& generation_of(std::string_view name) {
-  const auto it = generation_table().find(name);
-  if (it == generation_table().end()) {
-    FAIL(fmt::format("{} is registered but has no entry in generation_table() of tests/test_window_chains.cpp: "
-                     "say whether it generates by window chains",
-                     name));
-  }
-  return it->second;
+  return test::model_entry(generation_table(), name, "generation_table() of tests/test_window_chains.cpp",
+                           "say whether it generates by window chains");
 }
 
 // The registered models that generate by window chains, in the registry's order.

@@ -12,6 +12,7 @@
 #include "models/registry.h"
 #include "train/io/checkpoint.h"
 #include "train/run/session.h"
+#include "../model_table.h"
 
 using namespace charnn;
 using namespace charnn::test;
@@ -28,8 +29,8 @@ fs::path stateful_corpus(const fs::path& dir) {
 
 // Python's state_dict keys of each registered stateful model, sorted as read_tensor_dict's map
 // holds them. A stateful model without an entry fails by name, so whoever registers one gives them.
-const std::map<std::string, std::vector<std::string>, std::less<>>& expected_keys() {
-  static const std::map<std::string, std::vector<std::string>, std::less<>> table = {
+const ModelTable<std::vector<std::string>>& expected_keys() {
+  static const ModelTable<std::vector<std::string>> table = {
       {"char-seq-stateful-rnn",
        {"e.weight", "l_out.bias", "l_out.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0", "rnn.weight_hh_l0",
         "rnn.weight_ih_l0"}},
@@ -46,13 +47,8 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& expected_key
 }
 
 const std::vector<std::string>& expected_keys_of(const std::string& model) {
-  const auto it = expected_keys().find(model);
-  if (it == expected_keys().end()) {
-    FAIL(fmt::format("{} is a registered stateful model without an entry in expected_keys() of "
-                     "tests/cli/test_stateful_train.cpp: give its state_dict keys",
-                     model));
-  }
-  return it->second;
+  return model_entry(expected_keys(), model, "expected_keys() of tests/cli/test_stateful_train.cpp",
+                     "give its state_dict keys");
 }
 
 std::vector<std::string> stateful_models() {
