@@ -34,7 +34,7 @@ case "$cmd" in
     # Only a command that will read the default text needs the lesson's corpus: `sample`, or
     # `train --text mine.txt`, works without it (and without a network).
     CHARNN_SKIP_CORPUS=1
-    if [ "$cmd" = train ] || [ "$cmd" = lesson ]; then
+    if [ "$cmd" = train ] || [ "$cmd" = lesson ] || [ "$cmd" = shapes ] || [ "$cmd" = batches ]; then
       case " $* " in
         *" --text "* | *" --text="* | *" --resume "* | *" --resume="*) ;;
         *) [ -n "${CHARNN_TEXT:-}" ] || CHARNN_SKIP_CORPUS=0 ;;
