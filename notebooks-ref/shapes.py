@@ -51,9 +51,10 @@ def training_lines(text):
     return S.TRN_LINES if lines > S.TRN_LINES else max(1, lines * 4 // 5)
 
 
-def language_model_data(text, bs, bptt=8):
+def language_model_data(text, bs, bptt=8, trn_lines=0):
+    """LanguageModelData.from_text_files on the text's trn/ and val/ parts, as a run cuts them."""
     with tempfile.TemporaryDirectory() as path:
-        S.write_text_files(path, text, training_lines(text))
+        S.write_text_files(path, text, trn_lines or training_lines(text))
         field = S.Field(lower=True, tokenize=list)
         md = S.LanguageModelData.from_text_files(path, field, train="trn/", validation="val/", bs=bs, bptt=bptt,
                                                  min_freq=3)
@@ -196,11 +197,12 @@ def values_text(values):
 
 
 def walk_text(w):
-    width = max(len(line["text"]) for line in w["lines"])
+    # The shapes line up after the longest line that has some.
+    width = max([0] + [len(line["text"]) for line in w["lines"] if line["values"]])
     out = [f"{w['model']} ({w['notebook_class']}, {w['source']}), one forward of xs {shape_text(w['input'])}"]
     for line in w["lines"]:
         shapes = values_text(line["values"])
-        out.append(f"  {line['text']:<{width}}  {shapes}".rstrip() if shapes else f"  {line['text']}")
+        out.append((f"  {line['text']:<{width}}  {shapes}" if shapes else f"  {line['text']}").rstrip())
     return "\n".join(out) + "\n"
 
 

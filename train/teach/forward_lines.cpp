@@ -179,7 +179,11 @@ bool reads_no_tensor(const std::string& method) {
   return methods.count(method) != 0;
 }
 
-std::string last_part(const std::string& name) { return name.substr(name.rfind(':') == std::string::npos ? 0 : name.rfind(':') + 1); }
+// torch::nn::functional::relu -> relu
+std::string last_part(const std::string& name) {
+  const auto colon = name.rfind(':');
+  return colon == std::string::npos ? name : name.substr(colon + 1);
+}
 
 class StepCompiler {
  public:

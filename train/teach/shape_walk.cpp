@@ -229,7 +229,9 @@ ShapeWalk lesson_walk(const std::string& model, const LessonDataOptions& options
   return walk_forward(find_model(model), m, first.batch.xs);
 }
 
-std::string shape_text(const Shape& shape) { return shape.empty() ? "scalar" : fmt::format("{}", fmt::join(shape, "x")); }
+std::string shape_text(const Shape& shape) {
+  return shape.empty() ? "scalar" : fmt::format("{}", fmt::join(shape, "x"));
+}
 
 std::string values_text(const std::vector<std::vector<Shape>>& values) {
   auto one = [](const std::vector<Shape>& shapes) {
@@ -240,24 +242,28 @@ std::string values_text(const std::vector<std::vector<Shape>>& values) {
   if (values.empty()) return {};
   bool same = true;
   for (const auto& v : values) same = same && v == values.front();
-  if (same) return values.size() == 1 ? one(values.front()) : fmt::format("{} (x{})", one(values.front()), values.size());
+  if (same && values.size() == 1) return one(values.front());
+  if (same) return fmt::format("{} (x{})", one(values.front()), values.size());
   std::vector<std::string> each;
   for (const auto& v : values) each.push_back(one(v));
   return fmt::format("{}", fmt::join(each, " | "));
 }
 
 std::string walk_text(const ShapeWalk& walk) {
+  // The shapes line up after the longest line that has some: a long signature does not push them away.
   size_t width = 0;
-  for (const auto& l : walk.lines) width = std::max(width, l.text.size());
-  std::string out = fmt::format("{} ({}{}), one forward of xs {}\n", walk.model, walk.notebook_class,
-                                walk.source.empty() ? ": its source is not built in; its operators" : ", " + walk.source,
-                                shape_text(walk.input));
+  for (const auto& l : walk.lines) {
+    if (!l.values.empty()) width = std::max(width, l.text.size());
+  }
+  const auto from = walk.source.empty() ? ": its source is not built in; its operators" : ", " + walk.source;
+  std::string out =
+      fmt::format("{} ({}{}), one forward of xs {}\n", walk.model, walk.notebook_class, from, shape_text(walk.input));
   for (const auto& l : walk.lines) {
     const auto shapes = values_text(l.values);
-    if (shapes.empty()) {
-      out += fmt::format("  {}\n", l.text);
+    if (l.text.empty()) {
+      out += "\n";
     } else {
-      out += fmt::format("  {:<{}}  {}\n", l.text, width, shapes);
+      out += shapes.empty() ? fmt::format("  {}\n", l.text) : fmt::format("  {:<{}}  {}\n", l.text, width, shapes);
     }
   }
   return out;
