@@ -53,6 +53,9 @@ TORCH_MODULE(ToyModel);
 template <void (*Unregister)(std::string_view)>
 struct Registered {
   std::string name;
+  // Declared, not aggregate-initialised: under C++20 (LibTorch 2.x) a class that declares any
+  // constructor is no aggregate, and `Registered{"name"}` would not compile.
+  explicit Registered(std::string n) : name(std::move(n)) {}
   Registered(const Registered&) = delete;
   Registered& operator=(const Registered&) = delete;
   ~Registered() { Unregister(name); }
