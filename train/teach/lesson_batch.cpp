@@ -137,7 +137,7 @@ std::string rows_text(const BatchRows& rows) {
   for (const auto& x : rows.x) width = std::max(width, visible(x).size() + 2);
   std::string out = fmt::format("{}: {}\n  {:<{}}  y\n", rows.model, rows.about, "x", width);
   for (size_t r = 0; r < rows.x.size(); ++r) {
-    out += fmt::format("  {:<{}}  '{}'\n", "'" + visible(rows.x[r]) + "'", width, visible(rows.y[r]));
+    out += fmt::format("  {:<{}}  '{}'\n", fmt::format("'{}'", visible(rows.x[r])), width, visible(rows.y[r]));
   }
   return out;
 }
