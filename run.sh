@@ -3,6 +3,7 @@
 # build; see scripts/setup.sh), then runs what was asked.
 #   ./run.sh test                 build everything and run the test suite
 #   ./run.sh bench [args]         the benchmark, C++ against the Python reference (bench/run.sh)
+#   ./run.sh page [args]          the lesson page from a `charnn lesson` run (docs/make_page.py)
 #   ./run.sh setup                only the setup
 #   ./run.sh <subcommand> [args]  build/app/charnn <subcommand> [args], e.g. ./run.sh train --help
 # Each builds against Debian's LibTorch 1.13 into build/; with CHARNN_TORCH=pip, against the
@@ -14,11 +15,12 @@ source scripts/setup.sh
 cmd=${1:-}
 case "$cmd" in
   "" | -h | --help)
-    sed -n '2,10s/^# \{0,1\}//p' "$0"
+    sed -n '2,11s/^# \{0,1\}//p' "$0"
     exit 0 ;;
   setup)
     charnn_setup ;;
   test)
+    export CHARNN_TESTS=1
     charnn_setup
     # One test process per core: the suite is mostly single-threaded processes (Python, the CLI).
     exec ctest --test-dir "$CHARNN_BUILD_DIR" --output-on-failure -j "$(nproc)" ;;
@@ -30,11 +32,18 @@ case "$cmd" in
     : "${CHARNN_PYTHON:=$(sed -n 's/^CHARNN_TORCH_PYTHON:INTERNAL=//p' "$CHARNN_BUILD_DIR/CMakeCache.txt")}"
     export CHARNN_PYTHON
     exec bench/run.sh "$@" ;;
+  page)
+    shift
+    # runs/lesson -> docs/lesson.html unless --lesson / --out say otherwise; the python of this
+    # build's torch runs it (the twin's shape walks run there).
+    charnn_setup app/charnn
+    : "${CHARNN_PYTHON:=$(sed -n 's/^CHARNN_TORCH_PYTHON:INTERNAL=//p' "$CHARNN_BUILD_DIR/CMakeCache.txt")}"
+    exec "${CHARNN_PYTHON:-python3}" docs/make_page.py --charnn "$CHARNN_BUILD_DIR/app/charnn" "$@" ;;
   *)
     # Only a command that will read the default text needs the lesson's corpus: `sample`, or
     # `train --text mine.txt`, works without it (and without a network).
     CHARNN_SKIP_CORPUS=1
-    if [ "$cmd" = train ] || [ "$cmd" = lesson ]; then
+    if [ "$cmd" = train ] || [ "$cmd" = lesson ] || [ "$cmd" = shapes ] || [ "$cmd" = batches ]; then
       case " $* " in
         *" --text "* | *" --text="* | *" --resume "* | *" --resume="*) ;;
         *) [ -n "${CHARNN_TEXT:-}" ] || CHARNN_SKIP_CORPUS=0 ;;

@@ -58,11 +58,33 @@ struct LessonArgs {
   bool plain = false;  // PyTorch's nn layers instead of the fused ones (implied by --shards 1)
 };
 
+// `charnn shapes MODEL` and `charnn batches MODEL`: the lesson's data and one forward, shown.
+struct ShapesArgs {
+  std::string model;
+  int64_t bs = 0;  // 0: the model's lesson batch size
+  std::string text;
+  int64_t max_chars = 0;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+struct BatchesArgs {
+  std::string model;
+  int64_t rows = 8;
+  int64_t bs = 0;
+  std::string text;
+  int64_t max_chars = 0;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
 // --text, else $CHARNN_TEXT, else the corpus that comes with charnn, else data/nietzsche.txt.
 std::string resolve_text(const std::string& flag);
 
 int run_train(TrainArgs args);
 int run_sample(const SampleArgs& args);
 int run_lesson(const LessonArgs& args);
+int run_shapes(const ShapesArgs& args);
+int run_batches(const BatchesArgs& args);
 
 }  // namespace charnn::cli

@@ -197,6 +197,41 @@ void add_lesson(CLI::App& app, LessonArgs& a) {
       ->check(at_least(0));
 }
 
+// The options shapes and batches share: where the lesson's data comes from.
+void add_data_options(CLI::App* command, std::string& text, int64_t& max_chars, uint64_t& seed) {
+  command->add_option("--text", text, "UTF-8 corpus (default: $CHARNN_TEXT, then data/nietzsche.txt)")
+      ->check(non_empty());
+  command->add_option("--max-chars", max_chars, "Use the first N characters only (0 = all), as a run's --max-chars")
+      ->capture_default_str()
+      ->check(at_least(0));
+  command->add_option("--seed", seed, "The run's seed: the windows' training order, the stateful models' numpy stream")
+      ->capture_default_str()
+      ->check(any_seed());
+}
+
+void add_shapes(CLI::App& app, ShapesArgs& a) {
+  auto* shapes = app.add_subcommand(
+      "shapes", "One forward of a model on a batch of the lesson's data: each line of forward with the shapes it made");
+  shapes->add_option("MODEL", a.model, "One of: " + model_names())->required();
+  shapes->add_option("--bs", a.bs, "Batch size (default: the lesson's, 512, or 64 for the stateful models; 1: one "
+                                   "sample, as the write-up shows it)")
+      ->check(at_least(1));
+  add_data_options(shapes, a.text, a.max_chars, a.seed);
+  shapes->add_flag("--json", a.json, "Print the walk as JSON");
+  shapes->footer("The shapes are measured while the forward runs (every ATen operator it calls, with what it "
+                 "returned) and given to the lines whose calls made them.");
+}
+
+void add_batches(CLI::App& app, BatchesArgs& a) {
+  auto* batches = app.add_subcommand(
+      "batches", "The first rows of a model's data as characters, x beside y (the windows, or a batch's columns)");
+  batches->add_option("MODEL", a.model, "One of: " + model_names())->required();
+  batches->add_option("--rows", a.rows, "Rows to show")->capture_default_str()->check(at_least(1));
+  batches->add_option("--bs", a.bs, "Batch size (default: the lesson's)")->check(at_least(1));
+  add_data_options(batches, a.text, a.max_chars, a.seed);
+  batches->add_flag("--json", a.json, "Print the rows as JSON (token lists)");
+}
+
 // While a fit call runs, the first SIGINT/SIGTERM asks training to stop at a batch boundary;
 // the handler then steps aside, so a second one ends the process at once. Before training
 // starts and after it ends there is nothing to finish: the signal ends the process at once.
@@ -235,9 +270,13 @@ int main(int argc, char** argv) {
   TrainArgs train;
   SampleArgs sample;
   LessonArgs lesson;
+  ShapesArgs shapes;
+  BatchesArgs batches;
   add_train(app, train);
   add_sample(app, sample);
   add_lesson(app, lesson);
+  add_shapes(app, shapes);
+  add_batches(app, batches);
   app.failure_message(one_line_failure);
   try {
     app.parse(argc, argv);
@@ -246,8 +285,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    // sample keeps the default actions: it has nothing to save, and Ctrl-C must end it.
+    // sample, shapes and batches keep the default actions: they have nothing to save, and Ctrl-C must end them.
     if (app.got_subcommand("sample")) return run_sample(sample);
+    if (app.got_subcommand("shapes")) return run_shapes(shapes);
+    if (app.got_subcommand("batches")) return run_batches(batches);
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     if (app.got_subcommand("train")) return run_train(std::move(train));

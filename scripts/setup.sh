@@ -14,6 +14,7 @@
 #   CHARNN_SKIP_APT=1   never call apt-get (just report what is missing)
 #   CHARNN_SKIP_CORPUS=1  do not set up data/nietzsche.txt (run.sh sets it for commands that
 #                       will not read it)
+#   CHARNN_TESTS=1      also the packages only the test suite needs (run.sh test sets it)
 
 CHARNN_ROOT=${CHARNN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 CHARNN_TORCH=${CHARNN_TORCH:-debian}
@@ -32,6 +33,8 @@ CHARNN_CORPUS_SHA256=23cf69874ab69d3d256099ab530ea4be24d47d9675b673bcc67cbcd6298
 CHARNN_CORPUS_BYTES=600901
 CHARNN_PACKAGES=(libtorch-dev libgloo-dev python3-torch python3-numpy libfmt-dev catch2 libcli11-dev
                  nlohmann-json3-dev libopenblas0-pthread cmake ninja-build g++ gnuplot-nox)
+# The lesson page's test opens the page in a real browser (tests/teach/page_browser.py).
+CHARNN_TEST_PACKAGES=(chromium)
 CHARNN_BLAS_LINK=libblas.so.3-x86_64-linux-gnu
 CHARNN_OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
 
@@ -52,6 +55,7 @@ _as_root() {
 charnn_setup_packages() {
   local missing=() pkg packages=("${CHARNN_PACKAGES[@]}")
   [ "$CHARNN_TORCH" = pip ] && packages+=(python3-venv)
+  [ "${CHARNN_TESTS:-0}" = 1 ] && packages+=("${CHARNN_TEST_PACKAGES[@]}")
   for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
   done
