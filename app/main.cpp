@@ -227,7 +227,8 @@ void add_batches(CLI::App& app, BatchesArgs& a) {
       "batches", "The first rows of a model's data as characters, x beside y (the windows, or a batch's columns)");
   batches->add_option("MODEL", a.model, "One of: " + model_names())->required();
   batches->add_option("--rows", a.rows, "Rows to show")->capture_default_str()->check(at_least(1));
-  batches->add_option("--bs", a.bs, "Batch size (default: the lesson's)")->check(at_least(1));
+  batches->add_option("--bs", a.bs, "Batch size: the stateful models' columns (default: the lesson's 64)")
+      ->check(at_least(1));
   add_data_options(batches, a.text, a.max_chars, a.seed);
   batches->add_flag("--json", a.json, "Print the rows as JSON (token lists)");
 }

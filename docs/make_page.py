@@ -377,8 +377,8 @@ def svg_plot(title, series, y_label, y_from_zero=False):
     y0, y1 = (y0 if y_from_zero else y0 - pad), y1 + pad
     sx = lambda x: MARGIN_L + (x - x0) / (x1 - x0) * (PLOT_W - MARGIN_L - MARGIN_R)  # noqa: E731
     sy = lambda y: MARGIN_T + (y1 - y) / (y1 - y0) * (PLOT_H - MARGIN_T - MARGIN_B)  # noqa: E731
-    out = [f'<svg class="plot" viewBox="0 0 {PLOT_W} {PLOT_H}" role="img" aria-label="{esc(title)}" '
-           f'xmlns="http://www.w3.org/2000/svg"><title>{esc(title)}</title>']
+    out = [f'<svg class="plot" viewBox="0 0 {PLOT_W} {PLOT_H}" role="img" aria-label="{esc(title)}">'
+           f"<title>{esc(title)}</title>"]
     for t in ticks(y0, y1):
         out.append(f'<line class="grid" x1="{MARGIN_L}" x2="{PLOT_W - MARGIN_R}" y1="{sy(t):.1f}" y2="{sy(t):.1f}"/>'
                    f'<text x="{MARGIN_L - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
