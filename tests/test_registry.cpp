@@ -56,9 +56,6 @@ struct Registered {
   // aggregate, so `Registered<...> r{"name"}` would not compile on the pip path's LibTorch 2.x.
   explicit Registered(std::string name_) : name(std::move(name_)) {}
   std::string name;
-  // Declared, not aggregate-initialised: under C++20 (LibTorch 2.x) a class that declares any
-  // constructor is no aggregate, and `Registered{"name"}` would not compile.
-  explicit Registered(std::string n) : name(std::move(n)) {}
   Registered(const Registered&) = delete;
   Registered& operator=(const Registered&) = delete;
   ~Registered() { Unregister(name); }
