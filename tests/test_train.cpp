@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "data/split.h"
+#include "models/fused/fast_paths.h"
 #include "train/families/family.h"
 #include "train/families/windows.h"
 #include "train/fit.h"
@@ -139,6 +140,8 @@ void smoke_run(const Corpus& corpus, const ModelSpec& spec, const Smoke& s, bool
   auto data = family_of(spec).prepare(corpus, config, torch::kCPU, local_shard());
   torch::manual_seed(0);
   auto model = make_model(config.model);
+  // As `charnn train` runs it by default; the plain layers have the parity tests.
+  fused::use_fused_layers(model);
   auto opt = find_optimizer("adam").make(model.module->parameters(), s.lr, 0.0);
   auto lr = LearningRate::constant(s.lr);
   Track track;
