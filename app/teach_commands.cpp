@@ -12,15 +12,6 @@
 namespace charnn::cli {
 namespace {
 
-// The model first: an unknown name is refused before the text is read.
-const ModelSpec& known_model(const std::string& name) {
-  try {
-    return find_model(name);
-  } catch (const std::invalid_argument& e) {
-    throw InputError(e.what());
-  }
-}
-
 teach::LessonDataOptions data_options(const std::string& text, int64_t max_chars, uint64_t seed, int64_t bs) {
   return {std::filesystem::absolute(resolve_text(text)).lexically_normal().string(), max_chars, seed, bs};
 }
@@ -28,14 +19,14 @@ teach::LessonDataOptions data_options(const std::string& text, int64_t max_chars
 }  // namespace
 
 int run_shapes(const ShapesArgs& a) {
-  known_model(a.model);
+  teach::known_model(a.model);  // before the text is read
   const auto walk = teach::lesson_walk(a.model, data_options(a.text, a.max_chars, a.seed, a.bs));
   fmt::print("{}", a.json ? teach::walk_json(walk) : teach::walk_text(walk));
   return 0;
 }
 
 int run_batches(const BatchesArgs& a) {
-  known_model(a.model);
+  teach::known_model(a.model);  // before the text is read
   const auto rows = teach::first_rows(a.model, data_options(a.text, a.max_chars, a.seed, a.bs), a.rows);
   fmt::print("{}", a.json ? teach::rows_json(rows) : teach::rows_text(rows));
   return 0;

@@ -14,14 +14,6 @@
 namespace charnn::teach {
 namespace {
 
-const ModelSpec& known_model(const std::string& name) {
-  try {
-    return find_model(name);
-  } catch (const std::invalid_argument& e) {
-    throw InputError(e.what());
-  }
-}
-
 RunConfig run_config(const ModelSpec& spec, const LessonDataOptions& o) {
   RunConfig config;
   config.model.model = std::string(spec.name);
@@ -93,6 +85,14 @@ BatchRows language_model_rows(const ModelSpec& spec, const LessonDataOptions& o,
 }
 
 }  // namespace
+
+const ModelSpec& known_model(const std::string& name) {
+  try {
+    return find_model(name);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+}
 
 FirstBatch first_training_batch(const std::string& model, const LessonDataOptions& o) {
   const auto& spec = known_model(model);

@@ -25,6 +25,10 @@ struct FirstBatch {
 
 // Throws InputError, in one line, when the model is unknown (listing the known ones) or the text
 // gives no full batch.
+// The registered model of that name; an unknown one is an InputError listing the known ones, so
+// the commands refuse it before reading the text.
+const ModelSpec& known_model(const std::string& name);
+
 FirstBatch first_training_batch(const std::string& model, const LessonDataOptions& options);
 
 struct BatchRows {
