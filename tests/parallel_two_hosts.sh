@@ -38,11 +38,11 @@ run=(train --no-progress --text "$text" --max-chars 30000 --model char-rnn --n-h
 export OPENBLAS_NUM_THREADS=1
 echo "host $net.1: rank 0, host $net.2: rank 1, over $veth0 <-> $veth1"
 ip netns exec "$ns0" env RANK=0 WORLD_SIZE=2 MASTER_ADDR="$net.1" MASTER_PORT=29500 \
-  "$charnn" "${run[@]}" --shards 1 --bind "$net.1" --dist-timeout 60 --out "$work/ranks" >"$work/rank0.log" 2>&1 &
+  "$charnn" "${run[@]}" --shards 1 --bind "$net.1" --out "$work/ranks" >"$work/rank0.log" 2>&1 &
 pid0=$!
 status1=0
 ip netns exec "$ns1" env RANK=1 WORLD_SIZE=2 MASTER_ADDR="$net.1" MASTER_PORT=29500 \
-  "$charnn" "${run[@]}" --shards 1 --bind "$net.2" --dist-timeout 60 --out "$work/ranks" >"$work/rank1.log" 2>&1 ||
+  "$charnn" "${run[@]}" --shards 1 --bind "$net.2" --out "$work/ranks" >"$work/rank1.log" 2>&1 ||
   status1=$?
 status0=0
 wait "$pid0" || status0=$?
