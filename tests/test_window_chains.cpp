@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <cmath>
 #include <map>
 #include <string>
@@ -21,7 +22,9 @@
 #include "train/families/windows.h"
 #include "train/fit.h"
 #include "train/generate/generate.h"
+#include "models/fused/gate_kernels.h"
 #include "train/generate/row_kernels.h"
+#include "train/generate/sample_checks.h"
 #include "train/generate/window_chains.h"
 #include "data/lesson_data.h"
 #include "model_table.h"
@@ -197,12 +200,18 @@ TEST_CASE("window chains: a window of one character", "[generate][chains]") {
   CHECK_THROWS_AS(chains.start({1, 2}), std::invalid_argument);
 }
 
-TEST_CASE("rows_affine: the few-row product equals addmm, tails and all", "[generate][chains]") {
+TEST_CASE("rows_affine: the few-row product equals addmm, tails and all, with every kernel the CPU runs",
+          "[generate][chains]") {
+  namespace kernels = fused::kernels;
+  const auto chosen = kernels::isa();
+  const auto isa = GENERATE(kernels::Isa::baseline, kernels::Isa::avx2, kernels::Isa::avx512);
+  if (!kernels::set_isa(isa)) return;
   torch::manual_seed(1);
   INFO("kernel: " << rows_affine_kernel());
-  for (const int64_t rows : {1, 3, 4, 5, 8, 9}) {
+  CHECK(std::string(rows_affine_kernel()) == kernels::to_string(isa));
+  for (const int64_t rows : {1, 3, 4, 5, 8, 9, 17}) {
     for (const int64_t k : {1, 42, 256}) {
-      for (const int64_t n : {1, 15, 16, 17, 85, 256}) {
+      for (const int64_t n : {1, 15, 16, 17, 31, 32, 33, 85, 256}) {
         for (const bool add : {false, true}) {
           const auto in = torch::randn({rows, k}), in_add = torch::randn({k});
           const auto w_t = torch::randn({k, n}), bias = torch::randn({n});
@@ -216,4 +225,25 @@ TEST_CASE("rows_affine: the few-row product equals addmm, tails and all", "[gene
       }
     }
   }
+  kernels::set_isa(chosen);
+}
+
+TEST_CASE("greedy_choice: argmax's pick past the reserved entries, non-finite scores refused", "[generate]") {
+  using generate_detail::greedy_choice;
+  SampleOptions greedy;
+  torch::manual_seed(3);
+  for (int trial = 0; trial < 20; ++trial) {
+    // Rounded scores make ties, where argmax takes the first.
+    auto scores = (torch::randn({85}) * 4).round();
+    const auto want = scores.narrow(0, 2, 83).argmax().item<int64_t>() + 2;
+    CHECK(greedy_choice(scores, 2, greedy) == want);
+  }
+  auto scores = torch::tensor({9.0f, 1.0f, 3.0f, 3.0f});
+  CHECK(greedy_choice(scores, 1, greedy) == 2);
+  CHECK(greedy_choice(scores, 0, greedy) == 0);
+  scores[0] = std::nanf("");
+  CHECK(greedy_choice(scores, 1, greedy) == 2);  // a reserved entry is never looked at
+  scores[3] = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(greedy_choice(scores, 1, greedy), Catch::Contains("model.pt") && Catch::Contains("non-finite"));
+  CHECK_THROWS_AS(greedy_choice(scores, 4, greedy), std::invalid_argument);
 }

@@ -16,6 +16,7 @@ namespace charnn {
 namespace {
 
 using generate_detail::check_finite;
+using generate_detail::greedy_choice;
 using generate_detail::printable;
 using generate_detail::refuse_missing;
 
@@ -84,15 +85,13 @@ void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32st
     after = [chains](int64_t c) { return chains->push(c); };
   }
   for (int64_t i = 0; i < options.n; ++i) {
-    const auto scores = without_reserved(log_probs.to(torch::kCPU));
     int64_t c;
     if (options.temperature) {
-      auto probs = torch::softmax(scores / *options.temperature, -1);
+      auto probs = torch::softmax(without_reserved(log_probs.to(torch::kCPU)) / *options.temperature, -1);
       check_finite(probs, options);
       c = torch::multinomial(probs, 1, false, gen).item<int64_t>();
     } else {
-      check_finite(scores.narrow(0, 1, scores.size(0) - 1), options);
-      c = scores.argmax().item<int64_t>();
+      c = greedy_choice(log_probs.to(torch::kCPU).contiguous(), 1, options);
     }
     emit(vocab.char_at(c));
     if (i + 1 < options.n) log_probs = after(c);

@@ -4,7 +4,7 @@
 // Generating a character multiplies a handful of hidden-state rows (one per window chain,
 // train/generate/window_chains.h) by a weight matrix. OpenBLAS repacks the whole weight on every such
 // call, and that copy costs more than the arithmetic; here the weight is read in place, in
-// register blocks, with AVX2 and FMA where the CPU has them (checked at run time).
+// register blocks, with AVX-512 or AVX2 and FMA where the CPU has them (checked at run time).
 #include <cstdint>
 
 namespace charnn {
@@ -15,7 +15,7 @@ namespace charnn {
 void rows_affine(const float* in, const float* in_add, int64_t rows, int64_t k, const float* w_t, int64_t n,
                  const float* bias, float* out);
 
-// Which kernel rows_affine runs on this CPU: "avx2+fma" or "portable".
+// Which kernel rows_affine runs now: the fused layers' instruction set's name.
 const char* rows_affine_kernel();
 
 }  // namespace charnn

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <stdexcept>
+
 #include "common/error.h"
 #include "data/corpus.h"
 
@@ -24,14 +27,33 @@ void refuse_missing(std::u32string_view missing, std::string_view where) {
                                missing.size() == 1 ? "character is" : "characters are", where, names));
 }
 
-void check_finite(const torch::Tensor& scores, const SampleOptions& options) {
-  if (torch::isfinite(scores).all().item<bool>()) return;
+namespace {
+
+[[noreturn]] void refuse_non_finite(const SampleOptions& options) {
   if (options.temperature) {
     throw InputError(fmt::format("--temperature {}: the checkpoint's probabilities are not finite at this "
                                  "temperature (a larger one, or NaN weights in model.pt)",
                                  *options.temperature));
   }
   throw InputError("model.pt: the checkpoint gives non-finite scores (NaN or infinite weights)");
+}
+
+}  // namespace
+
+void check_finite(const torch::Tensor& scores, const SampleOptions& options) {
+  if (!torch::isfinite(scores).all().item<bool>()) refuse_non_finite(options);
+}
+
+int64_t greedy_choice(const torch::Tensor& scores, int64_t reserved, const SampleOptions& options) {
+  const float* s = scores.data_ptr<float>();
+  const int64_t n = scores.numel();
+  if (reserved >= n) throw std::invalid_argument("greedy_choice: every score is a reserved token's");
+  int64_t best = reserved;
+  for (int64_t i = reserved; i < n; ++i) {
+    if (!std::isfinite(s[i])) refuse_non_finite(options);
+    if (s[i] > s[best]) best = i;
+  }
+  return best;
 }
 
 }  // namespace charnn::generate_detail

@@ -21,4 +21,11 @@ void refuse_missing(std::u32string_view missing, std::string_view where);
 // from: an InputError naming --temperature or model.pt.
 void check_finite(const torch::Tensor& scores, const SampleOptions& options);
 
+// Greedy choice without a tensor op (a character of generation costs a few microseconds, an
+// ATen op about one): the index of the largest of scores[reserved..] (the first of equals, as
+// torch.argmax and np.argmax pick), after check_finite's test of those same entries. The
+// entries below `reserved` are the vocabulary's never-emitted tokens. `scores` is a
+// contiguous float tensor on the CPU.
+int64_t greedy_choice(const torch::Tensor& scores, int64_t reserved, const SampleOptions& options);
+
 }  // namespace charnn::generate_detail

@@ -54,12 +54,9 @@ class KeepState {
 
 int64_t get_next(StatefulModel& m, const torch::Tensor& inp, const SampleOptions& options, at::Generator& gen) {
   const auto p = m.forward(inp.view({-1, 1}));
+  if (!options.temperature) return generate_detail::greedy_choice(p[-1].to(torch::kCPU).contiguous(), 2, options);
   auto scores = p[-1].to(torch::kCPU).clone();
   scores.narrow(0, 0, 2).fill_(-std::numeric_limits<float>::infinity());  // <unk>, <pad>
-  if (!options.temperature) {
-    check_finite(scores.narrow(0, 2, scores.size(0) - 2), options);
-    return scores.argmax().item<int64_t>();
-  }
   const double t = *options.temperature;
   const auto probs = t == 1.0 ? scores.exp() : torch::softmax(scores / t, -1);
   check_finite(probs, options);

@@ -36,6 +36,7 @@ WindowChains::WindowChains(const WindowRecurrence& recurrence, int64_t window) :
     throw std::invalid_argument("WindowChains: the recurrence has no layer, or its output layer does not fit");
   }
   h_ = torch::zeros({window, n_hidden_});
+  log_probs_ = torch::empty({vocab_});
   for (size_t i = 0; i + 1 < layers_.size(); ++i) scratch_.push_back(torch::empty_like(h_));
   scratch_.push_back(torch::empty_like(h_));  // the last layer's value before its activation
 }
@@ -86,8 +87,7 @@ torch::Tensor WindowChains::push(int64_t c) {
 // row starts the next chain.
 torch::Tensor WindowChains::finish_oldest() {
   float* row = h_.data_ptr<float>() + oldest_ * n_hidden_;
-  auto log_probs = torch::empty({vocab_});
-  float* out = log_probs.data_ptr<float>();
+  float* out = log_probs_.data_ptr<float>();
   rows_affine(row, nullptr, 1, n_hidden_, w_out_t_.data_ptr<float>(), vocab_, b_out_.data_ptr<float>(), out);
   const float max = *std::max_element(out, out + vocab_);
   double sum = 0.0;
@@ -96,7 +96,7 @@ torch::Tensor WindowChains::finish_oldest() {
   for (int64_t i = 0; i < vocab_; ++i) out[i] = out[i] - max - log_sum;
   std::fill(row, row + n_hidden_, 0.0f);
   oldest_ = (oldest_ + 1) % window_;
-  return log_probs;
+  return log_probs_;
 }
 
 }  // namespace charnn

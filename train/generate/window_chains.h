@@ -27,9 +27,12 @@ class WindowChains {
   WindowChains(const WindowRecurrence& recurrence, int64_t window);
 
   // Starts from a window of character indices (exactly `window` of them) and returns the
-  // log-probabilities of the character after it, [vocab] on the CPU.
+  // log-probabilities of the character after it, [vocab] on the CPU. The tensor is the
+  // chains' own buffer, overwritten by the next start or push (clone it to keep it): a
+  // character of generation costs microseconds, and an allocation per character a share of it.
   torch::Tensor start(const std::vector<int64_t>& window_chars);
-  // Appends character c to the text; returns the log-probabilities of the one after it.
+  // Appends character c to the text; returns the log-probabilities of the one after it (the
+  // same buffer).
   torch::Tensor push(int64_t c);
 
  private:
@@ -46,6 +49,7 @@ class WindowChains {
   torch::Tensor char_term_;  // [vocab, n_hidden]: what each character brings, computed once
   std::vector<Layer> layers_;
   torch::Tensor w_out_t_, b_out_;
+  torch::Tensor log_probs_;           // [vocab]: what start and push return
   torch::Tensor h_;                   // [window, n_hidden]: one chain per row
   std::vector<torch::Tensor> scratch_;  // one [window, n_hidden] output per layer but the last
   int64_t oldest_ = 0;                // the row that has consumed the most characters
