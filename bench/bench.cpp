@@ -9,7 +9,8 @@
 //                                 (a stateful model: (8, 64) batches of the language-model data, the
 //                                 hidden state carried from step to step)
 //   epoch MODEL [MAX_BATCHES]     one training epoch through the loader: windows/s
-//   generate MODEL N [REPS]       greedy get_next_n of N characters: chars/s
+//   generate MODEL N [REPS]       greedy get_next_n of N characters: chars/s (a stateful model: its
+//                                 own get_next_n, the window read on top of the carried state)
 //   verify MODEL+VARIANT          a proposal's loss and gradients against the lesson model's
 //   denormals 0|1                 flush denormals to zero (FTZ/DAZ) or not
 //
@@ -51,6 +52,7 @@
 #include "models/registry.h"
 #include "train/adam.h"
 #include "train/generate/generate.h"
+#include "train/generate/stateful_generate.h"
 #include "train/loss.h"
 #include "train/sharded_step.h"
 #include "common/threads.h"
@@ -320,6 +322,7 @@ class Bench {
   // model on every window as the notebook's get_next does, and says whether the default
   // wrote the same text.
   json generate(const std::string& name, int64_t n, int reps) {
+    if (charnn::find_model(name.substr(0, name.find('+'))).is_stateful()) return generate_stateful(name, n, reps);
     const bool recompute = name.size() > 10 && name.substr(name.size() - 10) == "+recompute";
     auto& s = subject(recompute ? name.substr(0, name.size() - 10) : name);
     const std::u32string prompt = U"for thos";
@@ -345,6 +348,25 @@ class Bench {
     }
     return out;
   }
+  // The stateful models' get_next_n (train/generate/stateful_generate.h): each character runs
+  // the model on the last window on top of the state the previous one left, greedy. The
+  // subject's weights are the bench's (seed 0, untrained); its training state is kept.
+  json generate_stateful(const std::string& name, int64_t n, int reps) {
+    auto& s = lm_subject(name);
+    charnn::SampleOptions options;
+    options.n = n;
+    std::vector<double> t;
+    std::string text;
+    for (int i = 0; i < reps + 1; ++i) {  // the first is warm-up
+      const auto t0 = Clock::now();
+      text = charnn::get_next_n(s.model, lm_field_, U"for thos", options);
+      if (i > 0) t.push_back(ms_since(t0));
+    }
+    std::sort(t.begin(), t.end());
+    const double med = t[t.size() / 2];
+    return {{"model", name}, {"chars", n}, {"median_ms", med}, {"chars_per_s", n / (med / 1e3)}, {"text", text}};
+  }
+
 
  private:
   LmSubject& lm_subject(const std::string& name) {
@@ -356,6 +378,7 @@ class Bench {
                                         std::make_shared<charnn::NumpyRandomState>(42));
       lm_data_ = md.trn_dl.data();
       lm_vocab_size_ = md.nt;
+      lm_field_ = md.field;
     }
     const auto plus = name.find('+');
     const std::string base = name.substr(0, plus), variant = plus == std::string::npos ? "" : name.substr(plus + 1);
@@ -420,6 +443,7 @@ class Bench {
   torch::Device device_ = torch::kCPU;
   std::map<std::string, Subject> subjects_;
   torch::Tensor lm_data_;  // the language-model training data, (nb, 64)
+  charnn::torchtext::Field lm_field_;
   int64_t lm_vocab_size_ = 0;
   std::map<std::string, LmSubject> lm_subjects_;
 };

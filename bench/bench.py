@@ -146,8 +146,8 @@ class Py:
         if "lm_data" not in self.subjects:
             with tempfile.TemporaryDirectory() as path:
                 TEXT, md = lesson6_stateful.lesson_md(self.text_path, path)
-            self.subjects["lm_data"] = (md.trn_dl.data, md.nt)
-        data, nt = self.subjects["lm_data"]
+            self.subjects["lm_data"] = (md.trn_dl.data, md.nt, TEXT)
+        data, nt, TEXT = self.subjects["lm_data"]
         torch.manual_seed(0)
         if name == "char-seq-stateful-lstm":
             m = lesson6.CharSeqStatefulLSTM(nt, N_FAC, 512, 2)
@@ -157,7 +157,7 @@ class Py:
             opt = torch.optim.Adam(m.parameters(), 1e-3)
         m.train()
         batches = [(data[8 * k:8 * k + 8], data[8 * k + 1:8 * k + 9].reshape(-1)) for k in range(STEP_BATCHES)]
-        return {"m": m, "opt": opt, "crit": F.nll_loss, "batches": batches, "next": 0, "lm": True}
+        return {"m": m, "opt": opt, "crit": F.nll_loss, "batches": batches, "next": 0, "lm": True, "TEXT": TEXT}
 
     def subject(self, name):
         if name not in self.subjects and name in LM_MODELS:
@@ -244,9 +244,13 @@ class Py:
         t = []
         for i in range(reps + 1):  # the first is warm-up
             t0 = time.perf_counter()
-            text = get_next_n(s["m"], self.chars, self.char_indices, "for thos", window, n)
+            if s.get("lm"):  # the stateful cells' get_next_n, greedy; it leaves the model in eval mode
+                text = lesson6_stateful.get_next_n(s["m"], s["TEXT"], "for thos", n, temperature=None)
+            else:
+                text = get_next_n(s["m"], self.chars, self.char_indices, "for thos", window, n)
             if i > 0:
                 t.append(time.perf_counter() - t0)
+        s["m"].train()
         med = statistics.median(t)
         return {"model": name, "chars": n, "median_ms": med * 1e3, "chars_per_s": n / med, "text": text}
 
@@ -269,6 +273,22 @@ def get_next_n(m, chars, char_indices, prompt, window, n):
 # ---------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------
+def generate_interleaved(cpp, py, name, n, row, rounds=3):
+    """Greedy generation on both sides, alternating which goes first, three repetitions each per
+    round; the speedup is the median of the rounds' ratios, as the steps' ratios are."""
+    cs, ps, ratios = [], [], []
+    for r in range(rounds):
+        sides = [lambda: cs.append(cpp.ask("generate", name, n, 3)), lambda: ps.append(py.generate(base_model(name), n, 3))]
+        for run in (sides if r % 2 == 0 else sides[::-1]):
+            run()
+        ratios.append(cs[-1]["chars_per_s"] / ps[-1]["chars_per_s"])
+    row["cpp_gen_chars_per_s"] = statistics.median(c["chars_per_s"] for c in cs)
+    row["python_gen_chars_per_s"] = statistics.median(p["chars_per_s"] for p in ps)
+    row["gen_speedup"] = statistics.median(ratios)
+    row["gen_speedup_rounds"] = ratios
+    return cs[-1], ps[-1]
+
+
 def quantiles(xs):
     xs = sorted(xs)
     q = statistics.quantiles(xs, n=10) if len(xs) > 1 else [xs[0]] * 9
@@ -282,7 +302,7 @@ def main():
     ap.add_argument("--models", default=",".join(MODELS + list(LM_MODELS)), help="comma-separated registry names")
     ap.add_argument("--variants", action="store_true",
                     help=f"also time the C++ proposals ({', '.join(VARIANTS)}) against the base models' Python step")
-    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of each side's step block")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of each side's step block (0: no steps, the epochs and generation only)")
     ap.add_argument("--steps", type=int, default=40, help="timed steps per block")
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps before each block")
     ap.add_argument("--epoch-batches", type=int, default=0,
@@ -347,6 +367,9 @@ def main():
 
     rows = []
     for name in models:
+        if not steps[name]["cpp"]:  # --rounds 0
+            rows.append({"model": name})
+            continue
         row = {"model": name, "flops_per_step": step_flops(name, vocab)}
         for side in ("cpp", "python"):
             for phase in ("step", "fwd", "bwd", "opt"):
@@ -369,25 +392,20 @@ def main():
         name = row["model"]
         if name in GEN_VARIANTS:
             if args.gen_chars > 0:
-                c = cpp.ask("generate", name, args.gen_chars, 3)
-                p = py.generate(base_model(name), args.gen_chars, 3)
-                row["cpp_gen_chars_per_s"], row["python_gen_chars_per_s"] = c["chars_per_s"], p["chars_per_s"]
-                row["gen_speedup"] = c["chars_per_s"] / p["chars_per_s"]
+                c, p = generate_interleaved(cpp, py, name, args.gen_chars, row)
                 row["gen_same_text_as_default"] = c["same_text_as_default"]
             continue
-        if name not in MODELS:
+        if name not in MODELS and name not in LM_MODELS:
             continue
-        if args.epoch_batches >= 0:
+        if name in MODELS and args.epoch_batches >= 0:
             c = cpp.ask("epoch", name, args.epoch_batches)
             p = py.epoch(name, args.epoch_batches)
             row["cpp_epoch_windows_per_s"], row["python_epoch_windows_per_s"] = c["windows_per_s"], p["windows_per_s"]
             row["epoch_batches"] = c["batches"]
             print(f"epoch {name}: {c['batches']} batches, C++ {c['seconds']:.1f} s, Python {p['seconds']:.1f} s", flush=True)
         if args.gen_chars > 0:
-            c = cpp.ask("generate", name, args.gen_chars, 3)
-            p = py.generate(name, args.gen_chars, 3)
-            row["cpp_gen_chars_per_s"], row["python_gen_chars_per_s"] = c["chars_per_s"], p["chars_per_s"]
-            row["gen_speedup"] = c["chars_per_s"] / p["chars_per_s"]
+            c, p = generate_interleaved(cpp, py, name, args.gen_chars, row)
+            row["gen_same_text_as_python"] = c["text"] == p["text"]
             results.setdefault("generated", {})[name] = {"cpp": c["text"], "python": p["text"]}
     cpp.close()
     rows += gen_rows
