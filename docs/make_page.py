@@ -340,6 +340,21 @@ def number(value, digits=5):
     return "" if value is None or value == "" else f"{float(value):.{digits}f}"
 
 
+def wall(seconds):
+    """A fit call's wall time from lesson.csv: empty when an earlier process ran it."""
+    if seconds in (None, ""):
+        return "(earlier)"
+    m, sec = divmod(round(float(seconds)), 60)
+    return f"{m} min {sec:02d} s" if m else f"{float(seconds):.1f} s"
+
+
+def total_wall(sections):
+    """The run's training time, summed over the fit calls lesson.csv timed, and how many it did not."""
+    timed = [float(r["seconds"]) for s in sections for r in s["table"] if r["seconds"] not in (None, "")]
+    untimed = sum(1 for s in sections for r in s["table"] if r["seconds"] in (None, ""))
+    return sum(timed), untimed
+
+
 # ----------------------------------------------------------------------------------------------
 # Plots: inline SVG, drawn here (fastai's sched.plot_loss() and sched.plot_lr())
 # ----------------------------------------------------------------------------------------------
@@ -588,7 +603,7 @@ def fit_step(page):
             last = [t for t in twin["rows"] if t[0] == int(r["fit"]) - 1][-1] if twin else None
             rows.append([s["name"], r["fit"], r["call"], number(r["notebook_trn"]), number(r["notebook_val"]),
                          number(r["trn_loss"]), number(r["val_loss"]),
-                         number(last[2]) if last else "", number(last[3]) if last else ""])
+                         number(last[2]) if last else "", number(last[3]) if last else "", wall(r["seconds"])])
     return step("fit", "fit and set_lrs",
                 "<p>fastai's <code>fit</code>: for each batch, the model, the loss, its gradients and one Adam "
                 "step; the printed training loss is an average smoothed over batches (momentum 0.98, debiased), the "
@@ -597,7 +612,7 @@ def fit_step(page):
                 ([py("notebooks-ref/lesson6.py", "fit"), py("notebooks-ref/lesson6.py", "set_lrs")],
                  [cpp("train/fit.cpp", "FitResult fit(")]),
                 output("charnn", table(["section", "call", "schedule", "notebook trn", "notebook val", "charnn trn",
-                                        "charnn val", "twin trn", "twin val"], rows),
+                                        "charnn val", "twin trn", "twin val", "charnn wall"], rows),
                        "lesson.csv, beside the notebook's and the twin's last rows"))
 
 
@@ -833,8 +848,14 @@ def render(steps, about):
             f"{about}<nav><ol>{toc}</ol></nav>{body}</main></body></html>\n")
 
 
-def about(sections, charnn_version, lesson_dir, twin):
+def about(sections, charnn_version, lesson_dir, twin, machine):
     quick = [s["config"]["max_chars"] for s in sections if s["config"]["max_chars"]]
+    seconds, untimed = total_wall(sections)
+    took = (f"<p>The run trained for {wall(seconds)} in all"
+            + (f" (the {untimed} fit call(s) shown as “(earlier)” not counted: an earlier process ran them)"
+               if untimed else "")
+            + (f", on {esc(machine)}" if machine else "")
+            + "; each fit call's wall time is in the table of <a href=\"#fit\">fit and set_lrs</a>.</p>")
     banner = (f'<p class="banner">Made from a quick run: the first {quick[0]} characters of the text and one epoch '
               "per fit call (<code>charnn lesson --quick</code>), a smoke run whose numbers are not the notebook's."
               "</p>" if quick else "")
@@ -848,7 +869,7 @@ def about(sections, charnn_version, lesson_dir, twin):
             + (f', and what <span style="color:{COLORS["twin"]}">the Python twin printed</span> trained the same way'
                if twin else "") +
             ". The shape walks run one forward of each model on the run's first batch: charnn measures the shapes "
-            "from the operators LibTorch runs, the twin from its own lines.</p>" + banner)
+            "from the operators LibTorch runs, the twin from its own lines.</p>" + took + banner)
 
 
 def write_atomically(path, text):
@@ -878,6 +899,8 @@ def main():
     ap.add_argument("--charnn", required=True, help="the charnn binary that made it")
     ap.add_argument("--twin", help="a notebooks-ref/lesson_twin.py --out directory for the same run")
     ap.add_argument("--out", default="docs/lesson.html")
+    ap.add_argument("--machine", help="what the run ran on, for the page's first paragraph (e.g. the CPU, its "
+                                      "cores and what else ran), beside the run's wall times")
     args = ap.parse_args()
     try:
         sections = read_lesson(args.lesson)
@@ -888,7 +911,7 @@ def main():
         page = Page(sections, notebook, gather(charnn, sections), twin_views(sections), twin)
         steps = all_steps(page)
         check_steps(steps)
-        write_atomically(args.out, render(steps, about(sections, charnn.version(), args.lesson, twin)))
+        write_atomically(args.out, render(steps, about(sections, charnn.version(), args.lesson, twin, args.machine)))
     except PageError as e:
         sys.exit(f"make_page: {e}")
     print(f"make_page: wrote {args.out} ({len(steps)} steps)")
