@@ -429,6 +429,17 @@ def fmt(v, spec):
 
 
 def print_table(rows, ceiling, gen_chars):
+    if any("cpp_step_ms" in r for r in rows):
+        print_step_table(rows, ceiling)
+    if any("cpp_epoch_windows_per_s" in r or "cpp_gen_chars_per_s" in r for r in rows):
+        print(f"\n{'model':<24}{'epoch windows/s C++|Py':>26}{f'greedy {gen_chars} chars/s C++|Py':>30}{'speedup':>9}")
+        for r in (r for r in rows if "cpp_epoch_windows_per_s" in r or "cpp_gen_chars_per_s" in r):
+            ep = (f"{fmt(r.get('cpp_epoch_windows_per_s'), '.0f')}|{fmt(r.get('python_epoch_windows_per_s'), '.0f')}")
+            gen = f"{fmt(r.get('cpp_gen_chars_per_s'), '.0f')}|{fmt(r.get('python_gen_chars_per_s'), '.0f')}"
+            print(f"{r['model']:<24}{ep:>26}{gen:>30}{fmt(r.get('gen_speedup'), '.1f'):>9}")
+
+
+def print_step_table(rows, ceiling):
     print(f"\nTraining step, batch {BS}, n_fac {N_FAC}, n_hidden {N_HIDDEN}; the stateful models (8, 64), the "
           f"LSTM at n_hidden 512, 2 layers (ms, median [p10-p90]); sgemm ceiling {ceiling:.0f} GFLOP/s")
     head = (f"{'model':<28}{'C++ step':>22}{'Python step':>22}{'C++/Py':>8}{'fwd C++|Py':>14}{'bwd C++|Py':>14}"
@@ -445,12 +456,6 @@ def print_table(rows, ceiling, gen_chars):
               f"{'%.1f|%.1f' % (r['cpp_opt_ms'], r['python_opt_ms']):>12}"
               f"{r['flops_per_step'] / 1e6:>7.0f}"
               f"{'%.0f%%|%.0f%%' % (100 * r['cpp_ceiling_frac'], 100 * r['python_ceiling_frac']):>13}")
-    if any("cpp_epoch_windows_per_s" in r or "cpp_gen_chars_per_s" in r for r in rows):
-        print(f"\n{'model':<24}{'epoch windows/s C++|Py':>26}{f'greedy {gen_chars} chars/s C++|Py':>30}{'speedup':>9}")
-        for r in (r for r in rows if "cpp_epoch_windows_per_s" in r or "cpp_gen_chars_per_s" in r):
-            ep = (f"{fmt(r.get('cpp_epoch_windows_per_s'), '.0f')}|{fmt(r.get('python_epoch_windows_per_s'), '.0f')}")
-            gen = f"{fmt(r.get('cpp_gen_chars_per_s'), '.0f')}|{fmt(r.get('python_gen_chars_per_s'), '.0f')}"
-            print(f"{r['model']:<24}{ep:>26}{gen:>30}{fmt(r.get('gen_speedup'), '.1f'):>9}")
 
 
 if __name__ == "__main__":
