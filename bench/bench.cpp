@@ -21,7 +21,8 @@
 // one batch (bit for bit PyTorch's; forward, backward and optimizer timed apart); "MODEL+nn" the
 // windowed models' sharded step with PyTorch's layers; "MODEL+sharded" a stateful model's batch
 // cut by columns (bench/sharded_lm_step.h, a proposal); "generate MODEL+recompute" the
-// notebook's way of generating (the model on every window).
+// notebook's way of generating (the model on every window); a stateful model generates on
+// PyTorch's layers as `charnn sample` does, "generate MODEL+fused" on the fused ones.
 //   quit
 //
 // Try it by hand:  echo "step char-rnn 20 100" | build/bench/charnn_bench --text data/nietzsche.txt
@@ -349,10 +350,14 @@ class Bench {
     return out;
   }
   // The stateful models' get_next_n (train/generate/stateful_generate.h): each character runs
-  // the model on the last window on top of the state the previous one left, greedy. The
-  // subject's weights are the bench's (seed 0, untrained); its training state is kept.
+  // the model on the last window on top of the state the previous one left, greedy. On PyTorch's
+  // layers, as `charnn sample` loads a run (the fused layers are the training step's); "MODEL+fused"
+  // samples with those instead. The weights are the bench's (seed 0, untrained); the subject's
+  // training state is kept.
   json generate_stateful(const std::string& name, int64_t n, int reps) {
-    auto& s = lm_subject(name);
+    const auto plus = name.find('+');
+    const bool fused = plus != std::string::npos && name.substr(plus + 1) == "fused";
+    auto& s = lm_subject(fused ? name.substr(0, plus) : name.substr(0, plus) + "+plain");
     charnn::SampleOptions options;
     options.n = n;
     std::vector<double> t;

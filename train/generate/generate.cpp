@@ -59,9 +59,10 @@ void generate(LessonModel& model, const Vocab& vocab, int64_t window, std::u32st
     throw InputError(fmt::format("temperature: must be > 0, got {}", *options.temperature));
   }
   torch::NoGradGuard no_grad;
-  // One character at a time, products of a few rows: waking a second BLAS thread costs more
-  // than it saves (bench/README.md, "Generation threads").
-  ScopedThreads one_thread({0, 1});
+  // One character at a time, products of a few rows: a second thread, OpenMP's or the BLAS's,
+  // costs more than it saves, and far more when another process holds the other core
+  // (bench/README.md, "Generation threads").
+  ScopedThreads one_thread({1, 1});
   model.module->eval();
   auto gen = at::detail::createCPUGenerator(options.seed);
   const auto device = model.module->parameters().front().device();

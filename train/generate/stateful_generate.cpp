@@ -78,8 +78,9 @@ void generate(LessonModel& model, const torchtext::Field& TEXT, std::u32string_v
     throw InputError(fmt::format("temperature: must be > 0, got {}", *options.temperature));
   }
   torch::NoGradGuard no_grad;
-  // Products of one row: a second BLAS thread costs more than it saves (bench/README.md).
-  ScopedThreads one_thread({0, 1});
+  // Products of one row: a second thread, OpenMP's or the BLAS's, costs more than it saves
+  // (bench/README.md, "Generation threads").
+  ScopedThreads one_thread({1, 1});
   KeepState keep(model);
   model.module->eval();
   model.stateful->reset_state(1);
