@@ -74,6 +74,15 @@ std::string openblas_config() {
   return fn ? std::string(fn()) : std::string("not OpenBLAS");
 }
 
+// "MODEL+VARIANT" -> {MODEL, VARIANT}; no "+": the variant is empty.
+struct NamedVariant {
+  std::string base, variant;
+};
+NamedVariant split_variant(const std::string& name) {
+  const auto plus = name.find('+');
+  return {name.substr(0, plus), plus == std::string::npos ? "" : name.substr(plus + 1)};
+}
+
 // The variant's layers: fused unless it asks for PyTorch's ("+plain", "+nn").
 void make_variant(charnn::LessonModel& model, const std::string& variant) {
   if (variant == "plain" || variant == "nn") return;
@@ -355,9 +364,8 @@ class Bench {
   // samples with those instead. The weights are the bench's (seed 0, untrained); the subject's
   // training state is kept.
   json generate_stateful(const std::string& name, int64_t n, int reps) {
-    const auto plus = name.find('+');
-    const bool fused = plus != std::string::npos && name.substr(plus + 1) == "fused";
-    auto& s = lm_subject(fused ? name.substr(0, plus) : name.substr(0, plus) + "+plain");
+    const auto [base, variant] = split_variant(name);
+    auto& s = lm_subject(variant.empty() ? base + "+plain" : variant == "fused" ? base : name);
     charnn::SampleOptions options;
     options.n = n;
     std::vector<double> t;
@@ -385,8 +393,7 @@ class Bench {
       lm_vocab_size_ = md.nt;
       lm_field_ = md.field;
     }
-    const auto plus = name.find('+');
-    const std::string base = name.substr(0, plus), variant = plus == std::string::npos ? "" : name.substr(plus + 1);
+    const auto [base, variant] = split_variant(name);
     const auto& spec = charnn::find_model(base);
     torch::manual_seed(0);
     charnn::ModelConfig config;
@@ -415,15 +422,14 @@ class Bench {
   Subject& subject(const std::string& name) {
     auto it = subjects_.find(name);
     if (it != subjects_.end()) return it->second;
-    const auto plus = name.find('+');
-    const std::string base = name.substr(0, plus);
+    const auto [base, variant] = split_variant(name);
     const auto& spec = charnn::find_model(base);
     torch::manual_seed(0);
     charnn::ModelConfig config;
     config.model = base;
     config.vocab_size = corpus_.vocab.size();
     auto model = charnn::make_model(config);
-    make_variant(model, plus == std::string::npos ? "" : name.substr(plus + 1));
+    make_variant(model, variant);
     const auto cs = charnn::default_window(spec.layout);
     auto data = charnn::lesson_data(corpus_, spec.layout, cs);
     // The lesson's optimizer: optim.Adam(m.parameters(), 1e-2), defaults otherwise.
