@@ -38,6 +38,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <map>
 #include <sstream>
 #include <string>
@@ -459,6 +460,51 @@ class Bench {
   std::map<std::string, LmSubject> lm_subjects_;
 };
 
+// One command line's answer; a command that fails throws, and main answers with its error.
+json answer(Bench& bench, const std::string& cmd, std::istringstream& in) {
+  json out;
+  if (cmd == "info") {
+    out = bench.info();
+  } else if (cmd == "threads") {
+    charnn::ThreadSettings t{0, 0};
+    in >> t.intra_op >> t.blas;
+    charnn::set_threads(t);
+    out = {{"threads", charnn::describe_threads()}};
+  } else if (cmd == "sgemm") {
+    int64_t m = 512, k = 256, n = 256;
+    int reps = 50;
+    in >> m >> k >> n >> reps;
+    out = bench.sgemm(m, k, n, reps);
+  } else if (cmd == "step") {
+    std::string model;
+    int warmup = 10, steps = 50;
+    in >> model >> warmup >> steps;
+    out = bench.step(model, warmup, steps);
+  } else if (cmd == "epoch") {
+    std::string model;
+    int64_t max_batches = 0;
+    in >> model >> max_batches;
+    out = bench.epoch(model, max_batches);
+  } else if (cmd == "denormals") {
+    int on = 1;
+    in >> on;
+    out = {{"flush_denormal", at::globalContext().setFlushDenormal(on != 0) && on != 0}};
+  } else if (cmd == "verify") {
+    std::string model;
+    in >> model;
+    out = bench.verify(model);
+  } else if (cmd == "generate") {
+    std::string model;
+    int64_t n = 400;
+    int reps = 3;
+    in >> model >> n >> reps;
+    out = bench.generate(model, n, reps);
+  } else {
+    out = {{"error", fmt::format("unknown command '{}'", cmd)}};
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -481,59 +527,30 @@ int main(int argc, char** argv) {
     }
   }
   if (configure) charnn::configure_threads();
+  std::unique_ptr<Bench> bench;
   try {
-    Bench bench(text);
-    std::string line;
-    while (std::getline(std::cin, line)) {
-      std::istringstream in(line);
-      std::string cmd;
-      if (!(in >> cmd)) continue;
-      json out;
-      if (cmd == "quit") break;
-      if (cmd == "info") {
-        out = bench.info();
-      } else if (cmd == "threads") {
-        charnn::ThreadSettings t{0, 0};
-        in >> t.intra_op >> t.blas;
-        charnn::set_threads(t);
-        out = {{"threads", charnn::describe_threads()}};
-      } else if (cmd == "sgemm") {
-        int64_t m = 512, k = 256, n = 256;
-        int reps = 50;
-        in >> m >> k >> n >> reps;
-        out = bench.sgemm(m, k, n, reps);
-      } else if (cmd == "step") {
-        std::string model;
-        int warmup = 10, steps = 50;
-        in >> model >> warmup >> steps;
-        out = bench.step(model, warmup, steps);
-      } else if (cmd == "epoch") {
-        std::string model;
-        int64_t max_batches = 0;
-        in >> model >> max_batches;
-        out = bench.epoch(model, max_batches);
-      } else if (cmd == "denormals") {
-        int on = 1;
-        in >> on;
-        out = {{"flush_denormal", at::globalContext().setFlushDenormal(on != 0) && on != 0}};
-      } else if (cmd == "verify") {
-        std::string model;
-        in >> model;
-        out = bench.verify(model);
-      } else if (cmd == "generate") {
-        std::string model;
-        int64_t n = 400;
-        int reps = 3;
-        in >> model >> n >> reps;
-        out = bench.generate(model, n, reps);
-      } else {
-        out = {{"error", fmt::format("unknown command '{}'", cmd)}};
-      }
-      std::cout << out.dump() << std::endl;
-    }
+    bench = std::make_unique<Bench>(text);
   } catch (const std::exception& e) {
     std::cout << json{{"error", e.what()}}.dump() << std::endl;
     return 1;
   }
-  return 0;
+  // Every command gets its one line, an error included, so a session typed by hand goes on after a
+  // mistake; the exit status says whether any command failed.
+  bool failed = false;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string cmd;
+    if (!(in >> cmd)) continue;
+    if (cmd == "quit") break;
+    json out;
+    try {
+      out = answer(*bench, cmd, in);
+    } catch (const std::exception& e) {
+      out = {{"error", e.what()}};
+    }
+    failed = failed || out.contains("error");
+    std::cout << out.dump() << std::endl;
+  }
+  return failed ? 1 : 0;
 }
